@@ -1,0 +1,131 @@
+"""The mvptest command line: a thin click group whose commands load lazily, with errors rendered at the edge."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any
+
+import click
+
+from mvptest import __version__
+
+# command name -> "module:attribute"; imported only when the command runs, so `mvptest --help` stays fast.
+_COMMANDS = {
+    "spec": ("mvptest.cli.spec:spec", "Check interface specs, requirement specs and scenarios."),
+    "validate": ("mvptest.cli.validate:validate", "Validate data files (JSON, NDJSON, CSV, .xlsx) against a spec."),
+}
+
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in _COMMANDS:
+            return None
+        module, attr = _COMMANDS[name][0].split(":")
+        return getattr(importlib.import_module(module), attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Short help without importing every command module.
+        rows = [(name, _COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+class State:
+    """Settings of the whole invocation, handed to commands through click's context."""
+
+    def __init__(self) -> None:
+        self.debug = False
+        self.color: bool | None = None
+
+
+STATE = State()
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", prog_name="mvptest")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.option("--no-color", is_flag=True, help="No colours (also: the NO_COLOR environment variable).")
+def cli(debug: bool, no_color: bool) -> None:
+    """mvptest proves a government data-sharing interface before rollout.
+
+    \b
+    It checks field formats against JSON Schema (with the unified social credit code, resident ID
+    and other Chinese government formats, checksums included), and reports per field, with masked
+    examples and the fix.
+
+    \b
+    Start here:
+      mvptest spec check specs/
+      mvptest validate specs/samples/tax-enterprise-sample.csv --spec specs/tax/enterprise-registration.yaml
+
+    \b
+    Exit codes: 0 all holds; 1 a check fell short (invalid records, a missed target);
+    2 bad input (usage, spec or data file); 3 target unreachable; 4 internal error; 130 interrupted.
+    """
+    STATE.debug = debug or bool(os.environ.get("MVPTEST_DEBUG"))
+    if no_color or os.environ.get("NO_COLOR"):
+        STATE.color = False
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; every error ends here as one message and a documented exit code."""
+    from mvptest.errors import ExitCode, MvptestError
+
+    args = sys.argv[1:] if argv is None else argv
+    STATE.debug = "--debug" in args or bool(os.environ.get("MVPTEST_DEBUG"))
+    try:
+        rv: Any = cli.main(args=args, prog_name="mvptest", standalone_mode=False)
+        return int(rv or 0)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return ExitCode.BAD_INPUT if exc.exit_code == 2 else exc.exit_code
+    except click.Abort:
+        click.echo("Interrupted.", err=True)
+        return ExitCode.INTERRUPTED
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        return ExitCode.INTERRUPTED
+    except MvptestError as exc:
+        if STATE.debug:
+            import traceback
+
+            traceback.print_exc()
+        render_error(exc)
+        return int(exc.exit_code)
+    except BrokenPipeError:
+        return ExitCode.OK
+    except Exception:  # noqa: BLE001 - the one place that turns a bug into a report request
+        import traceback
+
+        if STATE.debug:
+            traceback.print_exc()
+        else:
+            last = traceback.extract_tb(sys.exc_info()[2])[-1]
+            click.echo(
+                f"mvptest: internal error ({sys.exc_info()[0].__name__} at {os.path.basename(last.filename)}:{last.lineno}). "
+                "Please report it with the command you ran; --debug shows the traceback.",
+                err=True,
+            )
+        return ExitCode.INTERNAL
+
+
+def render_error(exc: Exception) -> None:
+    from mvptest.errors import SpecError
+
+    err = click.get_text_stream("stderr")
+    if isinstance(exc, SpecError) and len(exc.problems) > 1:
+        for problem in exc.problems:
+            click.echo(f"error: {problem}", file=err)
+        click.echo(f"mvptest: {len([p for p in exc.problems if p.severity == 'error'])} problem(s); nothing was run.", file=err)
+        return
+    click.echo(f"error: {exc}", file=err)
+    hint = getattr(exc, "hint", "")
+    if hint:
+        click.echo(f"  hint: {hint}", file=err)

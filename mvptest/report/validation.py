@@ -1,0 +1,135 @@
+"""Reporters for ``validate``: a console handler of engine events, and JSON, Markdown and CSV files."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from mvptest import atomic
+from mvptest.validation import engine
+from mvptest.validation.aggregate import ValidationSummary
+
+
+class ConsoleReporter:
+    """Shows progress on stderr while files are read, then the per-field table on stdout."""
+
+    def __init__(self, out: Console, err: Console, *, max_rows: int = 40) -> None:
+        self.out = out
+        self.err = err
+        self.max_rows = max_rows
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
+
+    def handle(self, event: engine.Event) -> None:
+        if isinstance(event, engine.FileStarted):
+            if self.err.is_terminal and event.size > 2_000_000:
+                self._progress = Progress(
+                    TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[records]:,} records"),
+                    TimeRemainingColumn(), console=self.err, transient=True,
+                )
+                self._progress.start()
+                self._task = self._progress.add_task(event.path.name, total=event.size, records=0)
+        elif isinstance(event, engine.Progress) and self._progress is not None and self._task is not None:
+            self._progress.update(self._task, completed=event.bytes_done, records=event.records)
+        elif isinstance(event, engine.FileFinished):
+            if self._progress is not None:
+                self._progress.stop()
+                self._progress = None
+        elif isinstance(event, engine.Finished):
+            self.summary(event.summary)
+
+    def summary(self, summary: ValidationSummary) -> None:
+        data = summary.to_dict()
+        out = self.out
+        for f in data["files"]:
+            enc = f" ({f['encoding']})" if f["kind"] in ("csv", "xlsx") else ""
+            out.print(f"{f['path']}: {f['kind']}{enc}, {f['records']:,} records, {f['invalid']:,} invalid")
+        issues = data["issues"]
+        if issues:
+            table = Table(title=f"Field report against {summary.schema_name}", show_lines=False, title_justify="left")
+            table.add_column("field")
+            table.add_column("kind")
+            table.add_column("expected")
+            table.add_column("count", justify="right")
+            table.add_column("examples (masked)" if summary.masked else "examples")
+            table.add_column("suggestion")
+            for issue in issues[: self.max_rows]:
+                field = issue["field"] or "(record)"
+                if issue["severity"] == "warning":
+                    field += " [yellow](warning)[/]"
+                table.add_row(
+                    field, issue["kind"], issue["expected"], f"{issue['count']:,}",
+                    ", ".join(issue["examples"]), issue.get("suggestion") or issue["message"],
+                )
+            out.print(table)
+            if len(issues) > self.max_rows:
+                out.print(f"... and {len(issues) - self.max_rows} more issues; see --json-out or --md-out")
+        rate = f" in {data['seconds']:.2f} s ({data['records_per_second']:,} records/s)" if data["records_per_second"] else ""
+        verdict = "[green]all valid[/]" if summary.ok else f"[red]{data['invalid']:,} invalid[/]"
+        warn = f", {data['with_warnings']:,} valid with warnings" if data["with_warnings"] else ""
+        out.print(f"{data['records']:,} records: {data['valid']:,} valid, {verdict}{warn}{rate}")
+
+
+def write_json(summary: ValidationSummary, path: Path) -> None:
+    atomic.write_text(path, json.dumps(summary.to_dict(), ensure_ascii=False, indent=2) + "\n")
+
+
+def _md_cell(text: Any) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(summary: ValidationSummary) -> str:
+    data = summary.to_dict()
+    lines = [
+        f"# Field format report: {summary.schema_name}",
+        "",
+        f"{data['records']:,} records checked: **{data['valid']:,} valid**, **{data['invalid']:,} invalid**"
+        + (f", {data['with_warnings']:,} valid with warnings" if data["with_warnings"] else "")
+        + ".",
+        "",
+        "| file | kind | records | invalid |",
+        "|---|---|---:|---:|",
+    ]
+    for f in data["files"]:
+        lines.append(f"| {_md_cell(f['path'])} | {f['kind']} | {f['records']:,} | {f['invalid']:,} |")
+    lines += ["", "## Issues by field", ""]
+    if not data["issues"]:
+        lines.append("No issues.")
+    else:
+        lines += [
+            "| field | kind | severity | expected | count | examples" + (" (masked)" if summary.masked else "") + " | where | problem | suggestion |",
+            "|---|---|---|---|---:|---|---|---|---|",
+        ]
+        for i in data["issues"]:
+            lines.append(
+                "| " + " | ".join(_md_cell(x) for x in (
+                    f"`{i['field']}`" if i["field"] else "(record)", i["kind"], i["severity"], i["expected"], f"{i['count']:,}",
+                    ", ".join(f"`{e}`" for e in i["examples"]), ", ".join(i["locations"]), i["message"], i.get("suggestion", ""),
+                )) + " |"
+            )
+    lines.append("")
+    return "\n".join(lines)
+
+
+def write_markdown(summary: ValidationSummary, path: Path) -> None:
+    atomic.write_text(path, render_markdown(summary))
+
+
+def write_csv(summary: ValidationSummary, path: Path) -> None:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["field", "kind", "severity", "expected", "count", "examples", "locations", "message", "suggestion"])
+    for i in summary.to_dict()["issues"]:
+        writer.writerow([
+            i["field"], i["kind"], i["severity"], i["expected"], i["count"], " | ".join(i["examples"]),
+            " | ".join(i["locations"]), i["message"], i.get("suggestion", ""),
+        ])
+    # UTF-8 with BOM so that Excel on Chinese Windows opens it without mojibake.
+    atomic.write_text(path, buf.getvalue(), encoding="utf-8-sig")

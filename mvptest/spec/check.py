@@ -1,0 +1,355 @@
+"""Load specs, requirements and scenarios from files and folders, collecting every problem with its location."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from mvptest import formats
+from mvptest.errors import InputError, Location, Problem
+from mvptest.spec import meta
+from mvptest.spec.loader import SPEC_SUFFIXES, Document, display_path, load_document, to_pointer
+from mvptest.spec.model import Department, Interface, Parameter, Requirement, Scenario, SpecSet, Targets
+from mvptest.spec.refs import BundledSchema, bundle_schema
+
+_SKIP_DIRS = {".git", "__pycache__", "node_modules", ".venv", "venv"}
+
+
+def iter_spec_files(path: Path) -> Iterable[Path]:
+    if path.is_dir():
+        for p in sorted(path.rglob("*")):
+            if p.suffix.lower() in SPEC_SUFFIXES and p.is_file() and not (set(p.relative_to(path).parts[:-1]) & _SKIP_DIRS):
+                yield p
+    else:
+        yield path
+
+
+def _readable(parts: Sequence[Any]) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _suggest(word: str, choices: Iterable[str]) -> str | None:
+    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return match[0] if match else None
+
+
+def _structure_problems(doc: Document, shape: dict[str, Any]) -> list[Problem]:
+    """Check a document against its kind's shape; one problem per unknown key, missing key or bad value."""
+    from jsonschema import Draft202012Validator
+
+    problems: list[Problem] = []
+    for error in Draft202012Validator(shape).iter_errors(doc.data):
+        path = list(error.absolute_path)
+        where = doc.locate(path)
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            allowed = error.schema.get("properties", {})
+            if not allowed:  # a map with typed values, such as formats: {...}
+                problems.append(Problem(where, f"{_readable(path)}: {error.message}"))
+                continue
+            for key in error.instance:
+                if key in allowed:
+                    continue
+                guess = _suggest(key, allowed)
+                problems.append(
+                    Problem(
+                        doc.locate(path + [key]),
+                        f"unknown key {key!r} in {_readable(path)}" + (f"; did you mean {guess!r}?" if guess else ""),
+                        "allowed here: " + ", ".join(allowed),
+                    )
+                )
+        elif error.validator == "required":
+            problems.append(Problem(where, f"{_readable(path)}: {error.message}", "add the key"))
+        else:
+            hint = ""
+            if path and path[-1] == "success_rate" and isinstance(error.instance, (int, float)) and error.instance > 1:
+                hint = f"write the rate as a fraction: {error.instance / 100:g} for {error.instance:g} %"
+            elif path and path[-1] == "success_rate":
+                hint = "a success rate is a fraction between 0 and 1, such as 0.999"
+            elif "latency_ms" in path:
+                hint = "latency targets are milliseconds greater than 0"
+            problems.append(Problem(where, f"{_readable(path)}: {error.message}", hint))
+    return problems
+
+
+def _walk_schema_formats(node: Any, pointer: str) -> Iterable[tuple[str, str]]:
+    if isinstance(node, dict):
+        fmt = node.get("format")
+        if isinstance(fmt, str):
+            yield pointer + "/format", fmt
+        for key, value in node.items():
+            if key in ("const", "enum", "examples", "default"):
+                continue
+            yield from _walk_schema_formats(value, f"{pointer}/{key}")
+    elif isinstance(node, list):
+        for i, item in enumerate(node):
+            yield from _walk_schema_formats(item, f"{pointer}/{i}")
+
+
+class _Checker:
+    def __init__(self, spec_root: Path | None) -> None:
+        self.spec_root = spec_root
+        self.result = SpecSet()
+
+    # -- schemas ---------------------------------------------------------------------------------
+    def schema(self, doc: Document, pointer: str, schema: Any) -> BundledSchema | None:
+        """Bundle, lint and compile one schema written at ``pointer`` in ``doc``."""
+        from jsonschema import Draft202012Validator
+
+        root = self.spec_root or doc.path.resolve().parent
+        bundled, problems = bundle_schema(schema, document=doc, pointer=pointer, root=root)
+        ok = not problems
+        self.result.problems.extend(problems)
+        # Every resource against the 2020-12 meta-schema and our format names, located in its own file.
+        resources: list[tuple[Document | None, str, Any]] = [(doc, pointer, schema)]
+        for uri, data in bundled.resources.items():
+            if uri != bundled.root_uri:
+                from urllib.parse import unquote, urlsplit
+
+                path = Path(unquote(urlsplit(uri).path))
+                try:
+                    resources.append((load_document(path), "", data))
+                except InputError:
+                    continue
+        known = formats.known_names()
+        for rdoc, rptr, data in resources:
+            assert rdoc is not None
+            for error in Draft202012Validator(Draft202012Validator.META_SCHEMA).iter_errors(data):
+                ok = False
+                where = rdoc.locate(rptr + to_pointer(error.absolute_path))
+                self.result.problems.append(
+                    Problem(where, f"not a valid JSON Schema (draft 2020-12): {error.message}", "see json-schema.org/draft/2020-12")
+                )
+            for fptr, name in _walk_schema_formats(data, rptr):
+                if name not in known:
+                    ok = False
+                    guess = _suggest(name, known)
+                    self.result.problems.append(
+                        Problem(
+                            rdoc.locate(fptr),
+                            f"unknown format {name!r}" + (f"; did you mean {guess!r}?" if guess else ""),
+                            "known formats: " + ", ".join(sorted(known)),
+                        )
+                    )
+        if ok:
+            from mvptest.validation.compiled import compile_error
+
+            message = compile_error(bundled)
+            if message:
+                ok = False
+                self.result.problems.append(Problem(doc.locate(pointer), f"schema does not compile: {message}"))
+        return bundled if ok else None
+
+    # -- documents -------------------------------------------------------------------------------
+    def file(self, path: Path, *, explicit: bool) -> None:
+        try:
+            doc = load_document(path)
+        except InputError as exc:
+            self.result.problems.append(Problem(exc.where or Location(display_path(path)), exc.message, exc.hint))
+            return
+        data = doc.data
+        kind = data.get("kind") if isinstance(data, dict) else None
+        if kind is None:
+            if path.suffix.lower() == ".json" and not explicit:
+                return  # a schema or a data file beside the specs
+            if path.suffix.lower() == ".json" and isinstance(data, (dict, bool)) and not explicit:
+                return
+            keys = list(data) if isinstance(data, dict) else []
+            guess = next((k for k in keys if _suggest(k, ["kind"])), None)
+            self.result.problems.append(
+                Problem(
+                    doc.locate(),
+                    "has no top-level 'kind'" + (f"; did you mean 'kind' instead of {guess!r}?" if guess else ""),
+                    "start the file with kind: interface, kind: requirement or kind: scenario",
+                )
+            )
+            return
+        if kind not in meta.BY_KIND:
+            guess = _suggest(str(kind), meta.BY_KIND)
+            self.result.problems.append(
+                Problem(
+                    doc.locate("/kind"),
+                    f"unknown kind {kind!r}" + (f"; did you mean {guess!r}?" if guess else ""),
+                    "kind is one of interface, requirement, scenario",
+                )
+            )
+            return
+        self.result.files.append(path)
+        self.result.problems.extend(doc.problems)
+        structural = _structure_problems(doc, meta.BY_KIND[kind])
+        self.result.problems.extend(structural)
+        if kind == "interface":
+            self._interface_doc(doc, valid=not structural)
+        elif kind == "requirement":
+            self._requirement_doc(doc, valid=not structural)
+        elif not structural:
+            self._scenario_doc(doc)
+
+    def _interface_doc(self, doc: Document, *, valid: bool) -> None:
+        data = doc.data
+        dept_raw = data.get("department") if isinstance(data.get("department"), dict) else {}
+        department = Department(str(dept_raw.get("id", "")), str(dept_raw.get("name", "")))
+        items = data.get("interfaces") if isinstance(data.get("interfaces"), list) else []
+        for i, item in enumerate(items):
+            if not isinstance(item, dict):
+                continue
+            base = f"/interfaces/{i}"
+            response = item.get("response") if isinstance(item.get("response"), dict) else {}
+            response_schema = (
+                self.schema(doc, base + "/response/schema", response["schema"]) if "schema" in response else None
+            )
+            request = item.get("request") if isinstance(item.get("request"), dict) else {}
+            request_schema = self.schema(doc, base + "/request/schema", request["schema"]) if "schema" in request else None
+            params = []
+            raw_params = item.get("parameters") if isinstance(item.get("parameters"), dict) else {}
+            for name, p in raw_params.items():
+                if not isinstance(p, dict):
+                    continue
+                pschema = self.schema(doc, f"{base}/parameters/{name}/schema", p["schema"]) if "schema" in p else None
+                params.append(Parameter(name, str(p.get("in", "query")), pschema, bool(p.get("required", p.get("in") == "path"))))
+            path_template = str(item.get("path", ""))
+            for name, p in raw_params.items():
+                if isinstance(p, dict) and p.get("in") == "path" and "{" + name + "}" not in path_template:
+                    self.result.problems.append(
+                        Problem(doc.locate(f"{base}/parameters/{name}"), f"path parameter {name!r} does not appear in path {path_template!r}", f"add {{{name}}} to the path or change 'in'")
+                    )
+            if not valid or response_schema is None:
+                continue
+            self.result.interfaces.append(
+                Interface(
+                    department=department,
+                    id=item["id"],
+                    title=str(item.get("title", "")),
+                    version=str(item.get("version", "")),
+                    method=item["method"],
+                    path=path_template,
+                    parameters=params,
+                    response_status=int(response.get("status", 200)),
+                    response_schema=response_schema,
+                    request_schema=request_schema,
+                    sensitive=tuple(item.get("sensitive", ())),
+                    targets=Targets.merged(data.get("targets"), item.get("targets")),
+                    format_options=_merge_format_options(data.get("formats"), item.get("formats")),
+                    source=doc.locate(base),
+                )
+            )
+
+    def _requirement_doc(self, doc: Document, *, valid: bool) -> None:
+        data = doc.data
+        schema = self.schema(doc, "/schema", data["schema"]) if "schema" in data else None
+        if not valid or schema is None:
+            return
+        consumes = data["consumes"]
+        self.result.requirements.append(
+            Requirement(
+                department=Department(data["department"]["id"], data["department"].get("name", "")),
+                id=data.get("id", consumes.split("/", 1)[1]),
+                title=str(data.get("title", "")),
+                consumes=consumes,
+                usage=dict(data.get("usage") or {}),
+                schema=schema,
+                sensitive=tuple(data.get("sensitive", ())),
+                format_options=_merge_format_options(data.get("formats")),
+                targets=data.get("targets"),
+                source=doc.locate(),
+                consumes_at=doc.locate("/consumes"),
+            )
+        )
+
+    def _scenario_doc(self, doc: Document) -> None:
+        data = doc.data
+        spec_paths = []
+        for i, rel in enumerate(data["specs"]):
+            p = (doc.path.parent / rel).resolve()
+            if not p.exists():
+                self.result.problems.append(Problem(doc.locate(f"/specs/{i}"), f"spec {rel!r} does not exist (resolved to {display_path(p)})", "paths resolve from the scenario's folder"))
+            spec_paths.append(p)
+        self.result.scenarios.append(Scenario(data["name"], doc.path, data, spec_paths, doc.locate()))
+
+    # -- across files ----------------------------------------------------------------------------
+    def cross_checks(self, *, discover_from: list[Path]) -> None:
+        seen: dict[str, Interface] = {}
+        for itf in self.result.interfaces:
+            if itf.key in seen:
+                self.result.problems.append(
+                    Problem(itf.source, f"duplicate interface id {itf.key!r} (also at {seen[itf.key].source})", "give each interface of a department its own id")
+                )
+            else:
+                seen[itf.key] = itf
+        provided = set(seen)
+        for req in self.result.requirements:
+            if req.consumes in provided:
+                continue
+            if req.consumes not in _discover_provided(req.source, discover_from):
+                guess = _suggest(req.consumes, provided)
+                self.result.problems.append(
+                    Problem(
+                        req.consumes_at,
+                        f"consumes {req.consumes!r}, which no interface spec provides"
+                        + (f"; did you mean {guess!r}?" if guess else ""),
+                        "name it as <department id>/<interface id> of an interface spec",
+                    )
+                )
+        for scenario in self.result.scenarios:
+            names = {p.get("id") if isinstance(p, dict) else p for p in scenario.data.get("interfaces", [])}
+            if not names:
+                continue
+            available: set[str] = set()
+            for sp in scenario.spec_paths:
+                if sp.exists():
+                    sub = load_specs([sp], spec_root=self.spec_root)
+                    available |= {i.id for i in sub.interfaces} | {i.key for i in sub.interfaces}
+            for j, name in enumerate(scenario.data.get("interfaces", [])):
+                ident = name.get("id") if isinstance(name, dict) else name
+                if available and ident not in available:
+                    self.result.problems.append(
+                        Problem(Location(scenario.source.path), f"interfaces[{j}]: {ident!r} is in none of the scenario's specs", "available: " + ", ".join(sorted(available)))
+                    )
+
+
+def _discover_provided(source: Location, roots: list[Path]) -> set[str]:
+    """Interface keys provided by specs near a requirement: its folder's parent tree, and the checked paths."""
+    found: set[str] = set()
+    candidates = {Path(source.path).resolve().parent.parent, *[r.resolve() for r in roots]}
+    for root in candidates:
+        if not root.is_dir():
+            continue
+        for p in iter_spec_files(root):
+            try:
+                doc = load_document(p)
+            except InputError:
+                continue
+            data = doc.data
+            if isinstance(data, dict) and data.get("kind") == "interface" and isinstance(data.get("department"), dict):
+                for item in data.get("interfaces") or []:
+                    if isinstance(item, dict) and "id" in item:
+                        found.add(f"{data['department'].get('id')}/{item['id']}")
+    return found
+
+
+def _merge_format_options(*layers: dict[str, dict[str, str]] | None) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for layer in layers:
+        for name, codes in (layer or {}).items():
+            out.setdefault(name, {}).update(codes)
+    return out
+
+
+def load_specs(paths: Sequence[Path], *, spec_root: Path | None = None) -> SpecSet:
+    """Load every spec, requirement and scenario under ``paths``; problems are collected, never raised."""
+    checker = _Checker(spec_root)
+    dirs = []
+    for path in paths:
+        if not path.exists():
+            checker.result.problems.append(Problem(Location(display_path(path)), "no such file or folder"))
+            continue
+        if path.is_dir():
+            dirs.append(path)
+        for f in iter_spec_files(path):
+            checker.file(f, explicit=not path.is_dir())
+    checker.cross_checks(discover_from=dirs)
+    checker.result.problems.sort(key=lambda p: (p.where.path, p.where.line or 0, p.where.column or 0))
+    return checker.result

@@ -1,0 +1,201 @@
+"""The shapes of interface specs, requirement specs and scenarios, as JSON Schemas used to lint them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mvptest.formats import SEVERITIES
+
+_ID = {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]*$"}
+_POINTER = {"type": "string", "pattern": "^(/.*)?$"}
+_POSITIVE = {"type": "number", "exclusiveMinimum": 0}
+_DURATION = {
+    "anyOf": [
+        {"type": "number", "exclusiveMinimum": 0},
+        {"type": "string", "pattern": r"^\s*([0-9]+(\.[0-9]+)?\s*(ms|s|m|h)\s*)+$"},
+    ]
+}
+
+DEPARTMENT: dict[str, Any] = {
+    "type": "object",
+    "required": ["id"],
+    "additionalProperties": False,
+    "properties": {"id": _ID, "name": {"type": "string"}, "contact": {"type": "string"}},
+}
+
+TARGETS: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "success_rate": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+        "latency_ms": {
+            "type": "object",
+            "additionalProperties": False,
+            "minProperties": 1,
+            "properties": {k: _POSITIVE for k in ("p50", "p90", "p95", "p99", "p999", "max", "mean")},
+        },
+    },
+}
+
+# formats: {cn-uscc: {legacy-check-char: warning}}: per format, per failure code, a severity.
+FORMAT_OPTIONS: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": {"type": "object", "additionalProperties": {"enum": list(SEVERITIES)}},
+}
+
+_SCHEMA = {"type": ["object", "boolean"]}
+
+PARAMETER: dict[str, Any] = {
+    "type": "object",
+    "required": ["in"],
+    "additionalProperties": False,
+    "properties": {
+        "in": {"enum": ["path", "query", "header"]},
+        "schema": _SCHEMA,
+        "required": {"type": "boolean"},
+        "description": {"type": "string"},
+        "example": {},
+    },
+}
+
+INTERFACE: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "method", "path", "response"],
+    "additionalProperties": False,
+    "properties": {
+        "id": _ID,
+        "title": {"type": "string"},
+        "version": {"type": ["string", "number"]},
+        "description": {"type": "string"},
+        "method": {"enum": ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]},
+        "path": {"type": "string", "pattern": "^/"},
+        "parameters": {"type": "object", "additionalProperties": PARAMETER},
+        "request": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"content_type": {"type": "string"}, "schema": _SCHEMA},
+        },
+        "response": {
+            "type": "object",
+            "required": ["schema"],
+            "additionalProperties": False,
+            "properties": {
+                "status": {"type": "integer", "minimum": 100, "maximum": 599},
+                "content_type": {"type": "string"},
+                "schema": _SCHEMA,
+            },
+        },
+        "sensitive": {"type": "array", "items": _POINTER},
+        "targets": TARGETS,
+        "formats": FORMAT_OPTIONS,
+    },
+}
+
+INTERFACE_DOC: dict[str, Any] = {
+    "type": "object",
+    "required": ["kind", "department", "interfaces"],
+    "additionalProperties": False,
+    "properties": {
+        "kind": {"const": "interface"},
+        "department": DEPARTMENT,
+        "description": {"type": "string"},
+        "targets": TARGETS,
+        "formats": FORMAT_OPTIONS,
+        "interfaces": {"type": "array", "minItems": 1, "items": INTERFACE},
+    },
+}
+
+REQUIREMENT_DOC: dict[str, Any] = {
+    "type": "object",
+    "required": ["kind", "department", "consumes", "schema"],
+    "additionalProperties": False,
+    "properties": {
+        "kind": {"const": "requirement"},
+        "id": _ID,
+        "title": {"type": "string"},
+        "department": DEPARTMENT,
+        "description": {"type": "string"},
+        "consumes": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]*/[a-z0-9][a-z0-9_-]*$"},
+        "usage": {
+            "type": "object",
+            "required": ["mode"],
+            "additionalProperties": False,
+            "properties": {
+                "mode": {"enum": ["realtime", "batch"]},
+                "peak_rps": _POSITIVE,
+                "schedule": {"type": "string"},
+                "volume": {"type": "integer", "minimum": 0},
+            },
+        },
+        "schema": _SCHEMA,
+        "sensitive": {"type": "array", "items": _POINTER},
+        "formats": FORMAT_OPTIONS,
+        "targets": TARGETS,
+    },
+}
+
+SCENARIO_DOC: dict[str, Any] = {
+    "type": "object",
+    "required": ["kind", "name", "specs"],
+    "additionalProperties": False,
+    "properties": {
+        "kind": {"const": "scenario"},
+        "name": {"type": "string", "minLength": 1},
+        "description": {"type": "string"},
+        "specs": {"type": "array", "minItems": 1, "items": {"type": "string"}},
+        "interfaces": {
+            "type": "array",
+            "items": {
+                "anyOf": [
+                    {"type": "string"},
+                    {
+                        "type": "object",
+                        "required": ["id"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "id": {"type": "string"},
+                            "weight": _POSITIVE,
+                            "params": {"type": "object"},
+                        },
+                    },
+                ]
+            },
+        },
+        "target": {"type": "string", "pattern": "^(sandbox|https?://.+)$"},
+        "allowed_hosts": {"type": "array", "items": {"type": "string"}},
+        "sandbox": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "seed": {"type": "integer"},
+                "latency_ms": {"type": ["string", "number"]},
+                "error_rate": {"type": "number", "minimum": 0, "maximum": 1},
+                "invalid_rate": {"type": "number", "minimum": 0, "maximum": 1},
+                "reset_rate": {"type": "number", "minimum": 0, "maximum": 1},
+                "timeout_rate": {"type": "number", "minimum": 0, "maximum": 1},
+            },
+        },
+        "load": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "users": {"type": "integer", "minimum": 1},
+                "spawn_rate": _POSITIVE,
+                "rate": _POSITIVE,
+                "duration": _DURATION,
+                "think_time": _DURATION,
+                "timeout": _DURATION,
+                "workers": {"type": "integer", "minimum": 0},
+            },
+        },
+        "data": {"type": "object"},
+        "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+        "targets": TARGETS,
+    },
+}
+
+BY_KIND: dict[str, dict[str, Any]] = {
+    "interface": INTERFACE_DOC,
+    "requirement": REQUIREMENT_DOC,
+    "scenario": SCENARIO_DOC,
+}

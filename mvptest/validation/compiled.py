@@ -1,0 +1,196 @@
+"""A compiled schema: a fast yes/no for every record, detailed field errors only for the records that fail."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import jsonschema_rs
+
+from mvptest import formats
+from mvptest.masking import Masker
+from mvptest.spec.loader import to_pointer
+from mvptest.spec.refs import BundledSchema
+
+
+def _no_retrieval(uri: str) -> Any:
+    raise ValueError(f"mvptest does not fetch schemas ({uri}); keep referenced schemas inside the spec tree")
+
+
+def _build(bundled: BundledSchema) -> jsonschema_rs.Validator:
+    return jsonschema_rs.Draft202012Validator(
+        bundled.schema,
+        formats=formats.custom_checkers(),
+        validate_formats=True,
+        ignore_unknown_formats=False,
+        retriever=_no_retrieval,
+        mask="<value>",
+    )
+
+
+def compile_error(bundled: BundledSchema) -> str | None:
+    """Why the schema cannot be compiled, or None when it can."""
+    try:
+        _build(bundled)
+    except (ValueError, jsonschema_rs.ReferencingError) as exc:
+        return str(exc).splitlines()[0]
+    return None
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One problem of one record, in the terms of the report: field, kind, what was expected."""
+
+    field: str  # JSON Pointer of the field ("" for the record itself)
+    kind: str  # the JSON Schema keyword that failed, or "parse"
+    expected: str
+    message: str  # never contains the value
+    value: Any  # the offending value (None when absent); masked before it reaches a report
+    severity: str = "error"  # error | warning | ignore
+    code: str = ""  # the format's failure code, where there is one
+    suggestion: str = ""
+
+
+_JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer", float: "number", type(None): "null"}
+_WAN_RE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*万(?:元)?(?:人民币)?\s*$")
+_AMOUNT_UNIT_RE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(元|人民币|CNY|RMB)\s*$", re.I)
+_NUMBER_RE = re.compile(r"^\s*-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?\s*$")
+_FULLWIDTH_RE = re.compile(r"[\uff01-\uff5e\u3000]")
+
+
+def json_type(value: Any) -> str:
+    return _JSON_TYPES.get(type(value), type(value).__name__)
+
+
+def _type_suggestion(value: Any, types: list[str]) -> str:
+    if isinstance(value, str):
+        if any(t in ("number", "integer") for t in types):
+            m = _WAN_RE.match(value)
+            if m:
+                return "an amount in 万元 written as text; send a number (x 10000 if the field counts 元)"
+            m = _AMOUNT_UNIT_RE.match(value)
+            if m:
+                return "an amount with its unit as text; send the number only"
+            if _NUMBER_RE.match(value):
+                return "a number sent as a string; send it unquoted"
+        if "boolean" in types and value.strip().lower() in ("true", "false", "1", "0", "是", "否"):
+            return "a boolean sent as a string; send true or false unquoted"
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and "string" in types:
+        if isinstance(value, float) and abs(value) >= 1e15:
+            return "a long code sent as a number has lost digits; keep identifiers as text"
+        return "a number where text is expected; send it quoted"
+    if value is None:
+        return "null where a value is expected; omit the field or send a value"
+    return ""
+
+
+def _format_suggestion(name: str, value: str, failure: formats.Failure | None) -> str:
+    if failure and failure.hint:
+        return failure.hint
+    other = formats.looks_like(value, exclude=name)
+    if other:
+        return f"looks like {other}; the schema says {name}"
+    if _FULLWIDTH_RE.search(value):
+        return "contains full-width characters; normalise them to half-width"
+    if value != value.strip():
+        return "has leading or trailing spaces; strip them"
+    return ""
+
+
+class CompiledSchema:
+    """A schema compiled once (jsonschema-rs), with our formats and the spec's severities and masking."""
+
+    def __init__(
+        self,
+        bundled: BundledSchema,
+        *,
+        format_options: dict[str, dict[str, str]] | None = None,
+        sensitive: Iterable[str] = (),
+        mask: bool = True,
+    ) -> None:
+        self.bundled = bundled
+        self._sensitive = tuple(sensitive)
+        self._validator = _build(bundled)
+        self.is_valid = self._validator.is_valid
+        self.format_options = format_options or {}
+        self.masker = Masker(sensitive, enabled=mask)
+        self.masker.add(
+            pointer for pointer, sub in bundled.fields()
+            if isinstance(sub, dict) and sub.get("format") in formats.PERSONAL_FORMATS
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The compiled validator is native; a worker process rebuilds it from the schema.
+        return (_rebuild, (self.bundled, self.format_options, self._sensitive, self.masker.enabled))
+
+    def errors(self, instance: Any) -> list[FieldError]:
+        """Every problem of one instance, each with its severity under the spec's format options."""
+        out = []
+        for err in self._validator.iter_errors(instance):
+            out.append(self._field_error(err))
+        return out
+
+    def _field_error(self, err: jsonschema_rs.ValidationError) -> FieldError:
+        kind = err.kind
+        name = kind.name
+        field = to_pointer(err.instance_path)
+        keyword = str(err.schema_path[-1]) if err.schema_path else name
+        value = err.instance
+        details = kind.as_dict()
+        if name == "required":
+            prop = details.get("property")
+            field = f"{field}/{prop}" if isinstance(prop, str) else field
+            return FieldError(field, "required", "present", "required field is missing", None, suggestion="")
+        if name == "falseSchema" and keyword == "additionalProperties":
+            return FieldError(field, "additionalProperties", "absent", "field not allowed by the schema", value)
+        if name == "format":
+            fmt = str(details.get("format"))
+            spec = formats.get(fmt)
+            failure = spec.explain(value) if spec and isinstance(value, str) else None
+            code = failure.code if failure else ""
+            severity = spec.severity(code, self.format_options.get(fmt)) if spec else "error"
+            what = f"not a valid {fmt}" + (f": {failure.message}" if failure else "")
+            suggestion = _format_suggestion(fmt, value, failure) if isinstance(value, str) else ""
+            return FieldError(field, "format", fmt, what, value, severity, code, suggestion)
+        if name == "type":
+            types = [str(t) for t in details.get("types", [])]
+            expected = " or ".join(types)
+            return FieldError(
+                field, "type", expected, f"expected {expected}, got {json_type(value)}", value,
+                suggestion=_type_suggestion(value, types),
+            )
+        if name == "enum":
+            options = details.get("options", [])
+            return FieldError(field, "enum", _short(options), "not one of the allowed values", value, suggestion=_enum_suggestion(value, options))
+        if name == "const":
+            return FieldError(field, "const", _short(details.get("expected_value")), "not the required constant", value)
+        if name == "pattern":
+            return FieldError(field, "pattern", str(details.get("pattern")), "does not match the pattern", value)
+        if name in ("minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minItems", "maxItems", "minProperties", "maxProperties", "multipleOf"):
+            limit = details.get("limit", details.get("multiple_of"))
+            sym = {"minLength": "length >=", "maxLength": "length <=", "minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<", "minItems": "items >=", "maxItems": "items <=", "minProperties": "fields >=", "maxProperties": "fields <=", "multipleOf": "multiple of"}[name]
+            return FieldError(field, name, f"{sym} {limit}", f"must be {sym} {limit}", value)
+        message = err.message.replace("<value>", "the value")
+        return FieldError(field, keyword if keyword not in ("", None) else name, name, message, value)
+
+
+def _rebuild(bundled: BundledSchema, format_options: dict[str, dict[str, str]], sensitive: tuple[str, ...], mask: bool) -> CompiledSchema:
+    return CompiledSchema(bundled, format_options=format_options, sensitive=sensitive, mask=mask)
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = value if isinstance(value, str) else __import__("json").dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _enum_suggestion(value: Any, options: list[Any]) -> str:
+    if isinstance(value, str):
+        for opt in options:
+            if isinstance(opt, str) and (opt.strip() == value.strip() or opt.lower() == value.lower()):
+                return f"close to {opt!r}: check case and spaces"
+        if any(isinstance(o, (int, float)) and str(o) == value for o in options):
+            return "a code sent as text; send it as a number"
+    if isinstance(value, (int, float)) and str(value) in options:
+        return "a code sent as a number; send it as text"
+    return ""

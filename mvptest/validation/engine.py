@@ -1,0 +1,317 @@
+"""The validate engine: stream records from files, check each, aggregate per field; emits events, never prints."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Sequence, Union
+
+from mvptest.errors import InputError, InternalError, SpecError
+from mvptest.spec.check import load_specs
+from mvptest.spec.loader import display_path, load_document
+from mvptest.spec.refs import bundle_schema
+from mvptest.validation.aggregate import Aggregator, FileResult, ValidationSummary
+from mvptest.validation.compiled import CompiledSchema
+from mvptest.validation.readers import NdjsonSource, Unparsable, open_source
+
+PROGRESS_EVERY = 50_000
+
+
+# --------------------------------------------------------------------------- events
+
+
+@dataclass(frozen=True)
+class FileStarted:
+    path: Path
+    kind: str
+    encoding: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Progress:
+    path: Path
+    records: int
+    bytes_done: int
+    bytes_total: int
+
+
+@dataclass(frozen=True)
+class FileFinished:
+    result: FileResult
+
+
+@dataclass(frozen=True)
+class Finished:
+    summary: ValidationSummary
+
+
+Event = Union[FileStarted, Progress, FileFinished, Finished]
+
+
+# --------------------------------------------------------------------------- what to validate against
+
+
+@dataclass
+class SchemaChoice:
+    compiled: CompiledSchema
+    name: str  # e.g. market-supervision/enterprise-registration
+
+
+def choose_schema(
+    *,
+    spec: Path | None,
+    interface: str | None,
+    schema: Path | None,
+    spec_root: Path | None = None,
+    mask: bool = True,
+) -> SchemaChoice:
+    """The compiled schema that ``validate`` checks records against: an interface's response, a requirement's
+    schema, or a bare JSON Schema file."""
+    if schema is not None:
+        doc = load_document(schema)
+        bundled, problems = bundle_schema(doc.data, document=doc, pointer="", root=spec_root or schema.resolve().parent)
+        from mvptest.errors import Problem
+        from mvptest.validation.compiled import compile_error
+
+        if not problems:
+            message = compile_error(bundled)
+            if message:
+                problems = [Problem(doc.locate(), f"schema does not compile: {message}")]
+        if problems:
+            raise SpecError(problems)
+        return SchemaChoice(CompiledSchema(bundled, mask=mask), display_path(schema))
+    assert spec is not None
+    specs = load_specs([spec], spec_root=spec_root)
+    if specs.errors:
+        raise SpecError(specs.errors)
+    if specs.requirements and not specs.interfaces:
+        req = specs.requirements[0]
+        return SchemaChoice(
+            CompiledSchema(req.schema, format_options=req.format_options, sensitive=req.sensitive, mask=mask),
+            req.key,
+        )
+    if not specs.interfaces:
+        raise InputError("holds no interface or requirement to validate against", where=display_path(spec))
+    if interface is None:
+        if len(specs.interfaces) > 1:
+            raise InputError(
+                f"holds {len(specs.interfaces)} interfaces",
+                where=display_path(spec),
+                hint="choose one with --interface: " + ", ".join(i.id for i in specs.interfaces),
+            )
+        itf = specs.interfaces[0]
+    else:
+        found = specs.interface(interface)
+        if found is None:
+            raise InputError(
+                f"has no interface {interface!r}",
+                where=display_path(spec),
+                hint="interfaces: " + ", ".join(i.id for i in specs.interfaces),
+            )
+        itf = found
+    return SchemaChoice(
+        CompiledSchema(itf.response_schema, format_options=itf.format_options, sensitive=itf.sensitive, mask=mask),
+        itf.key,
+    )
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def validate_files(
+    files: Sequence[Path],
+    choice: SchemaChoice,
+    *,
+    encoding: str | None = None,
+    sheet: str | None = None,
+    max_examples: int = 3,
+    jobs: int = 0,
+) -> Iterator[Event]:
+    """Validate every record of every file; yields progress events and finally the summary.
+
+    ``jobs`` > 1 validates large NDJSON files on that many processes (0: one per core).
+    """
+    jobs = jobs or default_jobs()
+    compiled = choice.compiled
+    agg = Aggregator(compiled.masker, max_examples=max_examples)
+    results: list[FileResult] = []
+    started = time.perf_counter()
+    for path in files:
+        source = open_source(path, bundled=compiled.bundled, encoding=encoding, sheet=sheet)
+        t0 = time.perf_counter()
+        before_records, before_invalid = agg.records, agg.invalid
+        label = display_path(path)
+        yield FileStarted(path, source.kind, source.encoding or "utf-8", source.size)
+        if isinstance(source, NdjsonSource) and jobs > 1 and source.size >= PARALLEL_MIN_BYTES:
+            yield from _ndjson_parallel(path, compiled, agg, label, source.size, jobs, max_examples)
+        elif isinstance(source, NdjsonSource):
+            yield from _ndjson_fast(path, compiled, agg, label, source.size)
+        else:
+            for n, (line, record) in enumerate(source, 1):
+                agg.records += 1
+                where = f"{label}:{line}" if line is not None else label
+                if isinstance(record, Unparsable):
+                    agg.add_unparsable(record.message, where)
+                elif not isinstance(record, dict):
+                    agg.add_unparsable("a record must be a JSON object", where, repr(record)[:40])
+                elif not compiled.is_valid(record):
+                    agg.add_failures(compiled.errors(record), where)
+                if n % PROGRESS_EVERY == 0:
+                    yield Progress(path, agg.records - before_records, source.position, source.size)
+        result = FileResult(
+            label, source.kind, source.encoding or "utf-8", agg.records - before_records,
+            agg.invalid - before_invalid, time.perf_counter() - t0,
+        )
+        results.append(result)
+        yield FileFinished(result)
+    yield Finished(ValidationSummary(choice.name, agg, results, time.perf_counter() - started, compiled.masker.enabled))
+
+
+def _ndjson_fast(
+    path: Path, compiled: CompiledSchema, agg: Aggregator, label: str, size: int,
+    *, start: int = 0, end: int | None = None, first_line: int = 1,
+) -> Iterator[Event]:
+    """The hot loop: orjson + a compiled yes/no per line; only failing lines pay for detailed errors.
+
+    Reads the lines that start in [start, end); ``start`` must be the start of a line.
+    """
+    import orjson
+
+    loads = orjson.loads
+    decode_error = orjson.JSONDecodeError
+    is_valid = compiled.is_valid
+    add_failures = agg.add_failures
+    errors = compiled.errors
+    lineno = first_line - 1
+    blank = 0
+    remaining = (size if end is None else end) - start
+    with path.open("rb") as f:
+        f.seek(start)
+        while remaining > 0:
+            lines = f.readlines(min(1 << 20, remaining))
+            if not lines:
+                break
+            taken = sum(map(len, lines))
+            if taken > remaining:  # readlines() overshot into the next range
+                kept, taken = [], 0
+                for line in lines:
+                    if taken >= remaining:
+                        break
+                    kept.append(line)
+                    taken += len(line)
+                lines = kept
+            for line in lines:
+                lineno += 1
+                try:
+                    record = loads(line)
+                except decode_error as exc:
+                    if lineno == 1 and line.startswith(b"\xef\xbb\xbf"):
+                        try:
+                            record = loads(line[3:])
+                        except decode_error:
+                            agg.add_unparsable(f"not JSON: {exc}", f"{label}:{lineno}")
+                            continue
+                    elif not line.strip():
+                        blank += 1
+                        continue
+                    else:
+                        agg.add_unparsable(f"not JSON: {str(exc).split(':')[0]}", f"{label}:{lineno}")
+                        continue
+                if type(record) is not dict:
+                    agg.add_unparsable("a record must be a JSON object", f"{label}:{lineno}", repr(record)[:40])
+                elif not is_valid(record):
+                    add_failures(errors(record), f"{label}:{lineno}")
+            remaining -= taken
+            yield Progress(path, lineno - first_line + 1 - blank, min(f.tell(), size), size)
+    agg.records += lineno - first_line + 1 - blank
+
+
+# --------------------------------------------------------------------------- the same loop on several cores
+
+PARALLEL_MIN_BYTES = 32 * 1024 * 1024
+
+
+def default_jobs() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def _split(path: Path, size: int, jobs: int) -> list[tuple[int, int]]:
+    """Byte ranges of about equal size, each starting at the start of a line."""
+    bounds = [0]
+    with path.open("rb") as f:
+        for k in range(1, jobs):
+            f.seek(max(size * k // jobs, bounds[-1]))
+            f.readline()
+            pos = f.tell()
+            if pos >= size:
+                break
+            bounds.append(pos)
+    bounds.append(size)
+    return [(a, b) for a, b in zip(bounds, bounds[1:]) if b > a]
+
+
+def _count_lines_before(path: Path, offset: int) -> int:
+    count = 0
+    with path.open("rb") as f:
+        while offset > 0:
+            chunk = f.read(min(16 << 20, offset))
+            if not chunk:
+                break
+            count += chunk.count(b"\n")
+            offset -= len(chunk)
+    return count
+
+
+def _worker(index: int, path: Path, start: int, end: int, compiled: CompiledSchema, label: str,
+            max_examples: int, counters: Any, queue: Any) -> None:
+    try:
+        agg = Aggregator(compiled.masker, max_examples=max_examples)
+        first = _count_lines_before(path, start) + 1
+        for event in _ndjson_fast(path, compiled, agg, label, end, start=start, end=end, first_line=first):
+            if isinstance(event, Progress):
+                counters[index] = event.records
+        queue.put((index, agg, None))
+    except BaseException as exc:  # reported to the parent, which raises it there
+        queue.put((index, None, f"{type(exc).__name__}: {exc}"))
+
+
+def _ndjson_parallel(path: Path, compiled: CompiledSchema, agg: Aggregator, label: str, size: int,
+                     jobs: int, max_examples: int) -> Iterator[Event]:
+    import multiprocessing
+    import queue as queue_mod
+
+    ranges = _split(path, size, jobs)
+    ctx = multiprocessing.get_context("spawn")  # no inherited threads or locks
+    results = ctx.Queue()
+    counters = ctx.Array("q", len(ranges), lock=False)
+    procs = [
+        ctx.Process(target=_worker, args=(i, path, a, b, compiled, label, max_examples, counters, results), daemon=True)
+        for i, (a, b) in enumerate(ranges)
+    ]
+    for p in procs:
+        p.start()
+    parts: dict[int, Aggregator] = {}
+    try:
+        while len(parts) < len(procs):
+            try:
+                index, part, error = results.get(timeout=0.25)
+            except queue_mod.Empty:
+                dead = [p for i, p in enumerate(procs) if i not in parts and p.exitcode not in (None, 0)]
+                if dead:
+                    raise InternalError(f"a validation worker died (exit {dead[0].exitcode})")
+                done = sum(counters[:])
+                yield Progress(path, done, min(size, int(size * done / max(1, done + 1))), size)
+                continue
+            if error is not None:
+                raise InternalError(f"a validation worker failed: {error}")
+            parts[index] = part
+    finally:
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+            p.join(timeout=5)
+    for i in range(len(procs)):
+        agg.merge(parts[i])
