@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from rich.console import Console
 
 from mvptest.cli import STATE
@@ -9,5 +11,8 @@ from mvptest.cli import STATE
 
 def consoles() -> tuple[Console, Console]:
     """(stdout console for reports, stderr console for progress and notes); NO_COLOR is honoured by rich."""
-    kwargs = {"no_color": True} if STATE.color is False else {}
-    return Console(highlight=False, **kwargs), Console(stderr=True, highlight=False, **kwargs)
+    kwargs: dict = {"no_color": True} if STATE.color is False else {}
+    out = Console(highlight=False, **kwargs)
+    if not out.is_terminal and "COLUMNS" not in os.environ:
+        out = Console(highlight=False, width=140, **kwargs)  # logs and pipes: wide enough for a field table
+    return out, Console(stderr=True, highlight=False, **kwargs)

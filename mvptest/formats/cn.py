@@ -160,6 +160,7 @@ def explain_org_code(s: str) -> Failure | None:
 
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # 31 symbols: no I, O, Z, S, V
 USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_SCIENTIFIC_RE = re.compile(r"[0-9](\.[0-9]+)?[eE]\+?[0-9]+")
 _USCC_RE = re.compile(r"[0-9A-HJ-NP-RTUWXY]{2}[0-9]{6}[0-9A-HJ-NP-RTUWXY]{10}")
 # Map each symbol to the base-36 digit of its 31-symbol value, so that int(..., 34) can weigh them:
 # 34 = 3 (mod 31), hence int(reversed 17 symbols, 34) = sum(value_i * 3**(i-1)) (mod 31).
@@ -199,6 +200,12 @@ def explain_uscc(s: str) -> Failure | None:
         return Failure("whitespace", "contains spaces or separators", "send the 18 characters without spaces")
     if s.upper() != s and check_uscc(s.upper()):
         return Failure("lowercase", "contains lower-case letters", "upper-case the code")
+    if _SCIENTIFIC_RE.fullmatch(s):
+        return Failure(
+            "excel-number",
+            "a spreadsheet turned the code into a number in scientific notation; the digits are lost",
+            "format the column as text in Excel before exporting",
+        )
     if len(s) != 18:
         if len(s) == 15:
             return Failure(

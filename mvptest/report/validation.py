@@ -59,6 +59,7 @@ class ConsoleReporter:
             table.add_column("expected")
             table.add_column("count", justify="right")
             table.add_column("examples (masked)" if summary.masked else "examples")
+            table.add_column("problem")
             table.add_column("suggestion")
             for issue in issues[: self.max_rows]:
                 field = issue["field"] or "(record)"
@@ -66,7 +67,7 @@ class ConsoleReporter:
                     field += " [yellow](warning)[/]"
                 table.add_row(
                     field, issue["kind"], issue["expected"], f"{issue['count']:,}",
-                    ", ".join(issue["examples"]), issue.get("suggestion") or issue["message"],
+                    ", ".join(issue["examples"]), issue["message"], issue.get("suggestion", ""),
                 )
             out.print(table)
             if len(issues) > self.max_rows:

@@ -47,7 +47,8 @@ class Issue:
         if self.codes:
             out["codes"] = dict(self.codes.most_common())
         if self.suggestions:
-            out["suggestion"] = self.suggestions.most_common(1)[0][0]
+            text, n = self.suggestions.most_common(1)[0]
+            out["suggestion"] = text if n == self.count else f"{text} ({n} of {self.count})"
         return out
 
 
@@ -61,7 +62,7 @@ class Aggregator:
         self.invalid = 0
         self.with_warnings = 0
         self.dropped = 0
-        self._issues: dict[tuple[str, str, str, str], Issue] = {}
+        self._issues: dict[tuple[str, str, str, str, str], Issue] = {}
 
     @property
     def valid(self) -> int:
@@ -91,7 +92,7 @@ class Aggregator:
     def _add(self, err: FieldError, location: str) -> None:
         message = err.message
         # Format failures of one field share a message only when they fail the same way.
-        key = (err.field, err.kind, err.expected, err.severity)
+        key = (err.field, err.kind, err.expected, err.severity, err.code)
         issue = self._issues.get(key)
         if issue is None:
             if len(self._issues) >= MAX_FIELDS:

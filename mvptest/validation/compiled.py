@@ -150,7 +150,7 @@ class CompiledSchema:
             failure = spec.explain(value) if spec and isinstance(value, str) else None
             code = failure.code if failure else ""
             severity = spec.severity(code, self.format_options.get(fmt)) if spec else "error"
-            what = f"not a valid {fmt}" + (f": {failure.message}" if failure else "")
+            what = failure.message if failure else f"not a valid {fmt}"
             suggestion = _format_suggestion(fmt, value, failure) if isinstance(value, str) else ""
             return FieldError(field, "format", fmt, what, value, severity, code, suggestion)
         if name == "type":
@@ -189,6 +189,9 @@ def _enum_suggestion(value: Any, options: list[Any]) -> str:
         for opt in options:
             if isinstance(opt, str) and (opt.strip() == value.strip() or opt.lower() == value.lower()):
                 return f"close to {opt!r}: check case and spaces"
+        for opt in options:
+            if isinstance(opt, str) and value.isdigit() and opt.isdigit() and len(value) < len(opt) and value.zfill(len(opt)) == opt:
+                return f"a leading zero was lost (a spreadsheet?); send {opt!r}"
         if any(isinstance(o, (int, float)) and str(o) == value for o in options):
             return "a code sent as text; send it as a number"
     if isinstance(value, (int, float)) and str(value) in options:
