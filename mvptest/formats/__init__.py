@@ -51,6 +51,10 @@ _DATETIME_RE = re.compile(
 _EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
+def _check_email(s: str) -> bool:
+    return _EMAIL_RE.fullmatch(s) is not None
+
+
 def _check_date(s: str) -> bool:
     if len(s) != 10 or _DATE_RE.fullmatch(s) is None:
         return False
@@ -87,9 +91,9 @@ def _explain_datetime(s: str) -> Failure | None:
     return Failure("syntax", "expected an RFC 3339 date-time such as 2024-03-12T09:30:00+08:00")
 
 
-def _generic_explain(name: str) -> Callable[[str], Failure | None]:
+def _generic_explain(name: str, check: Callable[[str], bool]) -> Callable[[str], Failure | None]:
     def explain(s: str) -> Failure | None:
-        return Failure("syntax", f"not a valid {name}")
+        return None if check(s) else Failure("syntax", f"not a valid {name}")
 
     return explain
 
@@ -192,8 +196,8 @@ REGISTRY: dict[str, Format] = {
         Format(
             "email",
             "e-mail address",
-            lambda s: _EMAIL_RE.fullmatch(s) is not None,
-            _generic_explain("e-mail address"),
+            _check_email,
+            _generic_explain("e-mail address", _check_email),
             lambda rng: f"user{rng.randrange(10**6)}@example.gov.cn",
             standard=True,
         ),

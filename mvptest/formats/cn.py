@@ -106,8 +106,16 @@ def known_provinces() -> set[str]:
     return _PROVINCES
 
 
+_DIVISIONS: set[str] = set()
+
+
 def check_admin_division(s: str) -> bool:
-    return len(s) == 6 and s in division_table()[0]
+    return s in (_DIVISIONS or _load_divisions())
+
+
+def _load_divisions() -> set[str]:
+    _DIVISIONS.update(division_table()[0])
+    return _DIVISIONS
 
 
 def explain_admin_division(s: str) -> Failure | None:
@@ -200,7 +208,7 @@ def explain_uscc(s: str) -> Failure | None:
         return Failure("whitespace", "contains spaces or separators", "send the 18 characters without spaces")
     if s.upper() != s and check_uscc(s.upper()):
         return Failure("lowercase", "contains lower-case letters", "upper-case the code")
-    if _SCIENTIFIC_RE.fullmatch(s):
+    if len(s) != 18 and _SCIENTIFIC_RE.fullmatch(s):
         return Failure(
             "excel-number",
             "a spreadsheet turned the code into a number in scientific notation; the digits are lost",

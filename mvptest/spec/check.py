@@ -32,8 +32,8 @@ def _readable(parts: Sequence[Any]) -> str:
     return out or "(top level)"
 
 
-def _suggest(word: str, choices: Iterable[str]) -> str | None:
-    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+def _suggest(word: object, choices: Iterable[str]) -> str | None:
+    match = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
     return match[0] if match else None
 
 
@@ -93,6 +93,8 @@ class _Checker:
     def __init__(self, spec_root: Path | None) -> None:
         self.spec_root = spec_root
         self.result = SpecSet()
+        self.kindless: dict[Path, Problem] = {}
+        self.referenced: set[Path] = set()
 
     # -- schemas ---------------------------------------------------------------------------------
     def schema(self, doc: Document, pointer: str, schema: Any) -> BundledSchema | None:
@@ -101,6 +103,9 @@ class _Checker:
 
         root = self.spec_root or doc.path.resolve().parent
         bundled, problems = bundle_schema(schema, document=doc, pointer=pointer, root=root)
+        from urllib.parse import unquote as _unquote, urlsplit as _urlsplit
+
+        self.referenced.update(Path(_unquote(_urlsplit(u).path)).resolve() for u in bundled.resources if u.startswith("file:"))
         ok = not problems
         self.result.problems.extend(problems)
         # Every resource against the 2020-12 meta-schema and our format names, located in its own file.
@@ -159,15 +164,15 @@ class _Checker:
                 return
             keys = list(data) if isinstance(data, dict) else []
             guess = next((k for k in keys if _suggest(k, ["kind"])), None)
-            self.result.problems.append(
+            self.kindless[path.resolve()] = (
                 Problem(
                     doc.locate(),
                     "has no top-level 'kind'" + (f"; did you mean 'kind' instead of {guess!r}?" if guess else ""),
                     "start the file with kind: interface, kind: requirement or kind: scenario",
                 )
-            )
+            )  # reported at the end, unless a $ref shows the file is a schema
             return
-        if kind not in meta.BY_KIND:
+        if not isinstance(kind, str) or kind not in meta.BY_KIND:
             guess = _suggest(str(kind), meta.BY_KIND)
             self.result.problems.append(
                 Problem(
@@ -267,7 +272,7 @@ class _Checker:
             if not p.exists():
                 self.result.problems.append(Problem(doc.locate(f"/specs/{i}"), f"spec {rel!r} does not exist (resolved to {display_path(p)})", "paths resolve from the scenario's folder"))
             spec_paths.append(p)
-        self.result.scenarios.append(Scenario(data["name"], doc.path, data, spec_paths, doc.locate()))
+        self.result.scenarios.append(Scenario(data["name"], doc.path, data, spec_paths, doc.locate(), doc))
 
     # -- across files ----------------------------------------------------------------------------
     def cross_checks(self, *, discover_from: list[Path]) -> None:
@@ -306,7 +311,7 @@ class _Checker:
                 ident = name.get("id") if isinstance(name, dict) else name
                 if available and ident not in available:
                     self.result.problems.append(
-                        Problem(Location(scenario.source.path), f"interfaces[{j}]: {ident!r} is in none of the scenario's specs", "available: " + ", ".join(sorted(available)))
+                        Problem(scenario.document.locate(f"/interfaces/{j}"), f"interfaces[{j}]: {ident!r} is in none of the scenario's specs", "available: " + ", ".join(sorted(available)))
                     )
 
 
@@ -351,5 +356,6 @@ def load_specs(paths: Sequence[Path], *, spec_root: Path | None = None) -> SpecS
         for f in iter_spec_files(path):
             checker.file(f, explicit=not path.is_dir())
     checker.cross_checks(discover_from=dirs)
+    checker.result.problems.extend(p for path, p in checker.kindless.items() if path not in checker.referenced)
     checker.result.problems.sort(key=lambda p: (p.where.path, p.where.line or 0, p.where.column or 0))
     return checker.result

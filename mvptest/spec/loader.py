@@ -72,28 +72,72 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-def _record_positions(node: yaml.Node, pointer: str, out: dict[str, tuple[int, int]], problems: list[Problem], path: Path) -> None:
+MAX_EXPANDED_NODES = 1_000_000
+
+
+def _check_aliases(root: yaml.Node, path: Path) -> None:
+    """Reject recursive aliases and alias bombs: everything downstream walks the data as a tree."""
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in active:
+            raise InputError(
+                "holds a recursive YAML alias (a value that contains itself)",
+                where=Location(display_path(path), node.start_mark.line + 1, node.start_mark.column + 1),
+                hint="replace the alias (*name) with a copy of the value",
+            )
+        active.add(key)
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            total += sum(size(k) + size(v) for k, v in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            total += sum(size(v) for v in node.value)
+        active.discard(key)
+        sizes[key] = total
+        if total > MAX_EXPANDED_NODES:
+            raise InputError(
+                f"expands to more than {MAX_EXPANDED_NODES:,} values through YAML aliases",
+                where=Location(display_path(path), node.start_mark.line + 1),
+                hint="a spec does not need nested aliases; write the values out",
+            )
+        return total
+
+    size(root)
+
+
+def _record_positions(
+    node: yaml.Node, pointer: str, out: dict[str, tuple[int, int]], problems: list[Problem], path: Path,
+    seen: set[int] | None = None,
+) -> None:
     out.setdefault(pointer, (node.start_mark.line + 1, node.start_mark.column + 1))
+    visited = set() if seen is None else seen
+    if id(node) in visited:
+        return  # an alias: its target's lines were recorded where it was defined
+    visited.add(id(node))
     if isinstance(node, yaml.MappingNode):
-        seen: dict[str, int] = {}
+        keys_seen: dict[str, int] = {}
         for key_node, value_node in node.value:
             key = str(key_node.value)
             child = pointer + "/" + escape_pointer_token(key)
             line = key_node.start_mark.line + 1
-            if key in seen:
+            if key in keys_seen:
                 problems.append(
                     Problem(
                         Location(display_path(path), line, key_node.start_mark.column + 1),
-                        f"duplicate key {key!r} (first at line {seen[key]}); the later value silently wins",
+                        f"duplicate key {key!r} (first at line {keys_seen[key]}); the later value silently wins",
                         "remove one of them",
                     )
                 )
-            seen[key] = line
+            keys_seen[key] = line
             out[child] = (line, key_node.start_mark.column + 1)
-            _record_positions(value_node, child, out, problems, path)
+            _record_positions(value_node, child, out, problems, path, visited)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _record_positions(item, f"{pointer}/{i}", out, problems, path)
+            _record_positions(item, f"{pointer}/{i}", out, problems, path, visited)
 
 
 def _decode(raw: bytes, path: Path) -> str:
@@ -128,12 +172,21 @@ def _load_yaml(text: str, path: Path) -> Document:
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
+        if node is not None:
+            _check_aliases(node, path)
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        where = Location(display_path(path), mark.line + 1, mark.column + 1) if mark else Location(display_path(path))
-        what = " ".join(filter(None, [exc.context, exc.problem]))
-        raise InputError(f"is not valid YAML: {what}", where=where, hint="check the indentation and quoting there") from None
+        last_line = text.count("\n") + (0 if text.endswith("\n") else 1)
+        line = min(mark.line + 1, max(1, last_line)) if mark else None
+        where = Location(display_path(path), line, mark.column + 1 if mark and mark.line + 1 == line else None)
+        what = exc.problem or "syntax error"
+        context = exc.context_mark
+        if exc.context and context is not None and (mark is None or context.line != mark.line):
+            what += f" ({exc.context} at line {context.line + 1})"
+        elif exc.context:
+            what = f"{exc.context}: {what}"
+        raise InputError(f"is not valid YAML: {what}", where=where, hint="check the indentation, brackets and quoting there") from None
     except yaml.YAMLError as exc:
         raise InputError(f"is not valid YAML: {exc}", where=display_path(path)) from None
     finally:

@@ -109,6 +109,7 @@ class Scenario:
     data: dict[str, Any]
     spec_paths: list[Path]
     source: Location
+    document: Any = None  # the parsed file, to locate problems found later
 
 
 @dataclass

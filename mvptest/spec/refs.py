@@ -6,7 +6,7 @@ import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urldefrag, urljoin, urlsplit
+from urllib.parse import quote, unquote, urldefrag, urljoin, urlsplit
 
 from mvptest.errors import InputError, Location, Problem
 from mvptest.spec.loader import Document, display_path, load_document
@@ -90,6 +90,27 @@ def _follow_pointer(data: Any, pointer: str) -> Any:
     return data
 
 
+_REF_SAFE = "/#:~%?&=@+$,;!*'()[]"
+
+
+def encode_ref(ref: str) -> str:
+    """A $ref as a valid URI reference: file names with spaces or Chinese characters are percent-encoded."""
+    return quote(ref, safe=_REF_SAFE)
+
+
+def _encode_refs(node: Any) -> None:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            node["$ref"] = encode_ref(ref)
+        for key, value in node.items():
+            if key not in _DATA_KEYWORDS:
+                _encode_refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            _encode_refs(item)
+
+
 def file_uri(path: Path) -> str:
     return path.resolve().as_uri()
 
@@ -124,14 +145,14 @@ class _Bundler:
             for key, value in node.items():
                 if key in _DATA_KEYWORDS:
                     continue
-                self._walk(value, base, doc, f"{pointer}/{key.replace('~', '~0').replace('/', '~1')}")
+                self._walk(value, base, doc, f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}")
         elif isinstance(node, list):
             for i, item in enumerate(node):
                 self._walk(item, base, doc, f"{pointer}/{i}")
 
     def _check_ref(self, ref: str, base: str, doc: Document | None, pointer: str) -> None:
         where = doc.locate(pointer) if doc else Location("<schema>")
-        target = urljoin(base, ref)
+        target = urljoin(base, encode_ref(ref))
         uri, fragment = urldefrag(target)
         scheme = urlsplit(uri).scheme
         if scheme != "file":
@@ -183,6 +204,8 @@ def bundle_schema(
     bundler.resources[base] = root_schema
     bundler._walk(root_schema, base, document, pointer)
     resources = dict(bundler.resources)
+    for data in resources.values():
+        _encode_refs(data)
     compound: Any = root_schema
     if isinstance(root_schema, dict):
         compound = dict(root_schema)

@@ -1,0 +1,397 @@
+"""`spec check`: every failure mode has a fixture folder under tests/data/specs/<mode>/.
+
+Each test loads its folder with ``load_specs`` and asserts on the problem's message, its file and its line.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from mvptest.errors import InputError, Problem
+from mvptest.spec.check import load_specs
+from mvptest.spec.loader import load_document
+
+SPECS = Path(__file__).parent / "data" / "specs"
+
+
+def _same_file(problem: Problem, path: Path) -> bool:
+    # Problem paths are shown relative to the working directory; compare them resolved.
+    return Path(problem.where.path).resolve() == path.resolve()
+
+
+def _only(problems: list[Problem]) -> Problem:
+    assert len(problems) == 1, "\n".join(map(str, problems))
+    return problems[0]
+
+
+def _problems(*paths: Path, **kwargs) -> list[Problem]:
+    return load_specs(list(paths), **kwargs).problems
+
+
+def _find(problems: list[Problem], text: str) -> Problem:
+    matches = [p for p in problems if text in p.message]
+    assert len(matches) == 1, f"{text!r} in:\n" + "\n".join(map(str, problems))
+    return matches[0]
+
+
+# --------------------------------------------------------------------------- the valid case
+
+
+def test_good_folder_loads_without_problems():
+    specs = load_specs([SPECS / "good"])
+    assert specs.problems == []
+    assert len(specs.interfaces) == 1
+    assert len(specs.requirements) == 1
+    itf, req = specs.interfaces[0], specs.requirements[0]
+    assert itf.key == "market-supervision/enterprise-registration"
+    assert req.consumes == itf.key
+    assert itf.sensitive == ("/legalRepresentative",)
+    assert itf.targets.success_rate == 0.999
+    assert itf.targets.latency_ms == {"p95": 100.0}
+    # the $ref to schemas/enterprise.json (a subfolder) is bundled, including its internal #/$defs ref
+    fields = dict(itf.response_schema.fields())
+    assert fields["/uscc"] == {"type": "string", "format": "cn-uscc"}
+    assert fields["/address/postcode"] == {"type": "string", "format": "cn-postcode"}
+    assert [p.name for p in itf.parameters] == ["uscc"]
+    # the schema file beside the spec is not mistaken for a spec
+    assert all(p.suffix == ".yaml" for p in specs.files)
+
+
+def test_good_single_file_loads_without_problems():
+    specs = load_specs([SPECS / "good" / "market-supervision" / "enterprise-registration.yaml"])
+    assert specs.problems == []
+    assert len(specs.interfaces) == 1
+
+
+def test_missing_path_is_a_problem():
+    p = _only(_problems(SPECS / "does-not-exist"))
+    assert "no such file" in p.message
+    assert p.where.path.endswith("does-not-exist")
+
+
+# --------------------------------------------------------------------------- unreadable files
+
+
+def test_bad_yaml():
+    path = SPECS / "bad-yaml" / "spec.yaml"
+    p = _only(_problems(path))
+    assert "not valid YAML" in p.message
+    assert "mapping values are not allowed" in p.message
+    assert _same_file(p, path)
+    assert p.where.line == 7
+    assert p.severity == "error"
+    assert "spec.yaml:7" in str(p)
+
+
+def test_bad_yaml_unclosed_bracket_names_the_line_where_it_opens():
+    path = SPECS / "bad-yaml" / "unclosed.yaml"
+    p = _only(_problems(path))
+    assert "not valid YAML" in p.message
+    assert _same_file(p, path)
+    assert p.where.line == 7 or "line 7" in p.message
+
+
+def test_bad_yaml_folder_reports_both_files():
+    problems = _problems(SPECS / "bad-yaml")
+    assert len(problems) == 2
+    assert {Path(p.where.path).name for p in problems} == {"spec.yaml", "unclosed.yaml"}
+    assert all("not valid YAML" in p.message for p in problems)
+
+
+def test_bad_json():
+    path = SPECS / "bad-json" / "spec.json"
+    p = _only(_problems(SPECS / "bad-json"))
+    assert "not valid JSON" in p.message
+    assert "Expecting ',' delimiter" in p.message
+    assert _same_file(p, path)
+    assert p.where.line == 8  # where the parser expected the comma missing after line 7
+    assert p.where.column == 7
+
+
+def test_not_utf8():
+    path = SPECS / "not-utf8" / "spec.yaml"
+    assert path.read_bytes().decode("gbk")  # the fixture is GBK text
+    p = _only(_problems(SPECS / "not-utf8"))
+    assert "not UTF-8" in p.message
+    assert "UTF-8" in p.hint
+    assert _same_file(p, path)
+    assert p.where.line == 4  # the first non-UTF-8 byte: the GBK department name
+
+
+# --------------------------------------------------------------------------- document structure
+
+
+def test_unknown_key_did_you_mean():
+    path = SPECS / "unknown-key" / "spec.yaml"
+    specs = load_specs([SPECS / "unknown-key"])
+    p = _only(specs.problems)
+    assert "unknown key 'sensetive'" in p.message
+    assert "did you mean 'sensitive'" in p.message
+    assert "sensitive" in p.hint
+    assert _same_file(p, path)
+    assert p.where.line == 9
+    assert p.where.column == 5
+    assert specs.interfaces == []
+
+
+def test_missing_kind():
+    path = SPECS / "missing-kind" / "spec.yaml"
+    p = _only(_problems(SPECS / "missing-kind"))
+    assert "no top-level 'kind'" in p.message
+    assert "'knd'" in p.message
+    assert "kind: interface" in p.hint
+    assert _same_file(p, path)
+    assert p.where.line == 1
+
+
+def test_unknown_kind():
+    path = SPECS / "unknown-kind" / "spec.yaml"
+    p = _only(_problems(SPECS / "unknown-kind"))
+    assert "unknown kind 'interfase'" in p.message
+    assert "did you mean 'interface'" in p.message
+    assert _same_file(p, path)
+    assert p.where.line == 2  # the kind key, after a comment line
+
+
+def test_duplicate_yaml_key():
+    path = SPECS / "duplicate-yaml-key" / "spec.yaml"
+    p = _only(_problems(SPECS / "duplicate-yaml-key"))
+    assert "duplicate key 'method'" in p.message
+    assert "first at line 5" in p.message
+    assert _same_file(p, path)
+    assert p.where.line == 7
+
+
+def test_targets_out_of_range():
+    path = SPECS / "targets-out-of-range" / "spec.yaml"
+    problems = _problems(SPECS / "targets-out-of-range")
+    assert len(problems) == 2
+    rate = _find(problems, "success_rate")
+    assert "99.9" in rate.message
+    assert "0.999" in rate.hint
+    assert _same_file(rate, path)
+    assert rate.where.line == 10
+    p95 = _find(problems, "p95")
+    assert "-5" in p95.message
+    assert "greater than 0" in p95.hint
+    assert _same_file(p95, path)
+    assert p95.where.line == 12
+
+
+def test_path_param_not_in_path():
+    path = SPECS / "path-param-not-in-path" / "spec.yaml"
+    p = _only(_problems(SPECS / "path-param-not-in-path"))
+    assert "path parameter 'uscc'" in p.message
+    assert "/api/v1/enterprises/{id}" in p.message
+    assert "{uscc}" in p.hint
+    assert _same_file(p, path)
+    assert p.where.line == 8
+
+
+# --------------------------------------------------------------------------- schemas and $ref
+
+
+def test_invalid_json_schema_is_located():
+    path = SPECS / "invalid-json-schema" / "spec.yaml"
+    problems = _problems(SPECS / "invalid-json-schema")
+    assert len(problems) == 2
+    assert all("not a valid JSON Schema" in p.message and _same_file(p, path) for p in problems)
+    strng = _find(problems, "'strng'")
+    assert strng.where.line == 12
+    negative = _find(problems, "-1 is less than the minimum of 0")
+    assert negative.where.line == 15
+
+
+def test_unresolved_ref():
+    path = SPECS / "unresolved-ref" / "spec.yaml"
+    p = _only(_problems(SPECS / "unresolved-ref"))
+    assert "$ref 'schemas/missing.json' does not resolve" in p.message
+    assert "missing.json" in p.message
+    assert _same_file(p, path)
+    assert p.where.line == 9
+
+
+def test_ref_outside_tree():
+    path = SPECS / "ref-outside-tree" / "spec.yaml"
+    p = _only(_problems(SPECS / "ref-outside-tree"))
+    assert "'../../x.json'" in p.message
+    assert "leaves the spec tree" in p.message
+    assert _same_file(p, path)
+    assert p.where.line == 9
+
+
+def test_spec_root_widens_the_tree():
+    folder = SPECS / "spec-root"
+    p = _only(_problems(folder))
+    assert "leaves the spec tree" in p.message
+    assert p.where.line == 9
+    specs = load_specs([folder], spec_root=folder)
+    assert specs.problems == []
+    assert len(specs.interfaces) == 1
+
+
+def test_remote_ref_is_never_fetched():
+    path = SPECS / "remote-ref" / "spec.yaml"
+    p = _only(_problems(SPECS / "remote-ref"))
+    assert "https://example.gov.cn/schemas/enterprise.json" in p.message
+    assert "never fetches" in p.message
+    assert _same_file(p, path)
+    assert p.where.line == 9
+
+
+def test_bad_ref_fragment():
+    path = SPECS / "bad-ref-fragment" / "spec.yaml"
+    p = _only(_problems(SPECS / "bad-ref-fragment"))
+    assert "does not resolve" in p.message
+    assert "/$defs/adress" in p.message
+    assert _same_file(p, path)
+    assert p.where.line == 9
+
+
+def test_unknown_format_did_you_mean_in_spec_and_in_referenced_file():
+    spec = SPECS / "unknown-format" / "spec.yaml"
+    schema = SPECS / "unknown-format" / "schemas" / "enterprise.json"
+    problems = _problems(SPECS / "unknown-format")
+    assert len(problems) == 2
+    inline = _find(problems, "'cn-usc'")
+    assert "did you mean 'cn-uscc'" in inline.message
+    assert _same_file(inline, spec)
+    assert inline.where.line == 12
+    referenced = _find(problems, "'date-compat'")
+    assert "did you mean 'date-compact'" in referenced.message
+    assert _same_file(referenced, schema)  # located in the schema file, not in the spec naming it
+    assert referenced.where.line == 5
+
+
+# --------------------------------------------------------------------------- across files
+
+
+def test_duplicate_interface_id_across_two_files_and_within_one():
+    folder = SPECS / "duplicate-interface-id"
+    problems = _problems(folder)
+    assert len(problems) == 2
+    across = _find(problems, "'duplicate-interface-id/enterprise-registration'")
+    assert "duplicate interface id" in across.message
+    assert _same_file(across, folder / "b.yaml")
+    assert across.where.line == 9
+    assert "a.yaml:4" in across.message  # names where the first one is
+    within = _find(problems, "'duplicate-in-one-file/licence'")
+    assert _same_file(within, folder / "c.yaml")
+    assert within.where.line == 9
+    assert "c.yaml:4" in within.message
+
+
+def test_duplicate_interface_id_within_one_file_alone():
+    path = SPECS / "duplicate-interface-id" / "c.yaml"
+    p = _only(_problems(path))
+    assert "duplicate interface id 'duplicate-in-one-file/licence'" in p.message
+    assert p.where.line == 9
+
+
+def test_requirement_unknown_interface():
+    path = SPECS / "requirement-unknown-interface" / "consumer.yaml"
+    specs = load_specs([SPECS / "requirement-unknown-interface"])
+    p = _only(specs.problems)
+    assert "'requirement-unknown-interface/enterprise-registraton'" in p.message
+    assert "no interface spec provides" in p.message
+    assert "did you mean 'requirement-unknown-interface/enterprise-registration'" in p.message
+    assert _same_file(p, path)
+    assert p.where.line == 4  # the consumes key
+    assert len(specs.requirements) == 1  # still loaded: the problem is about the link
+
+
+def test_scenario_missing_spec():
+    path = SPECS / "scenario-missing-spec" / "scenario.yaml"
+    specs = load_specs([SPECS / "scenario-missing-spec"])
+    p = _only(specs.problems)
+    assert "'specs/enterprise-registraton.yaml' does not exist" in p.message
+    assert _same_file(p, path)
+    assert p.where.line == 5
+    assert len(specs.scenarios) == 1
+
+
+def test_scenario_unknown_interface_is_located():
+    path = SPECS / "scenario-unknown-interface" / "scenario.yaml"
+    p = _only(_problems(SPECS / "scenario-unknown-interface"))
+    assert "'enterprise-registraton'" in p.message
+    assert _same_file(p, path)
+    assert p.where.line == 6
+
+
+# --------------------------------------------------------------------------- every problem, not the first
+
+
+def test_many_problems_are_all_reported():
+    folder = SPECS / "many-problems"
+    problems = _problems(folder)
+    broken, garbled, requirement = (folder / n for n in ("broken.yaml", "garbled.yaml", "requirement.yaml"))
+    expected = [
+        (broken, 7, "duplicate key 'path'"),
+        (broken, 12, "unknown format 'cn-usc'"),
+        (broken, 13, "unknown key 'sensetive'"),
+        (broken, 14, "success_rate"),
+        (garbled, None, "not valid YAML"),
+        (requirement, 3, "'many-problems/nothing-here'"),
+    ]
+    assert len(problems) == len(expected), "\n".join(map(str, problems))
+    for path, line, text in expected:
+        p = _find(problems, text)
+        assert _same_file(p, path), p
+        if line is not None:
+            assert p.where.line == line, p
+    # sorted by file, then line
+    keys = [(p.where.path, p.where.line or 0) for p in problems]
+    assert keys == sorted(keys)
+
+
+# --------------------------------------------------------------------------- malformed input must not crash
+
+
+def test_recursive_yaml_alias_is_a_problem_not_a_crash(tmp_path):
+    # Stored as .in so that other fixtures' requirement discovery (which scans sibling folders) never reads it.
+    shutil.copy(SPECS / "recursive-alias" / "spec.yaml.in", tmp_path / "spec.yaml")
+    problems = _problems(tmp_path)
+    assert any(p.where.line == 3 for p in problems)
+
+
+def test_alias_bomb_does_not_expand():
+    path = SPECS / "alias-bomb" / "spec.yaml"
+    try:
+        doc = load_document(path)
+    except InputError:
+        return  # refusing aliases outright is fine too
+    assert len(doc.positions) < 1000
+
+
+def test_unhashable_kind_is_a_problem():
+    path = SPECS / "unhashable-kind" / "spec.yaml"
+    p = _only(_problems(path))
+    assert "kind" in p.message
+    assert p.where.line == 1
+
+
+def test_numeric_unknown_key_is_a_problem():
+    path = SPECS / "non-string-key" / "top-level.yaml"
+    p = _only(_problems(path))
+    assert "2023" in p.message
+    assert p.where.line == 3
+
+
+def test_numeric_property_name_in_schema_does_not_crash():
+    path = SPECS / "non-string-key" / "spec.yaml"
+    _problems(path)  # a problem (JSON property names are strings) or acceptance; never a crash
+
+
+def test_yaml_schema_beside_specs_is_not_a_spec():
+    specs = load_specs([SPECS / "yaml-schema-ref"])
+    assert specs.problems == []
+    assert len(specs.interfaces) == 1
+
+
+def test_ref_to_a_file_with_a_chinese_name():
+    specs = load_specs([SPECS / "unicode-ref-path"])
+    assert specs.problems == []
+    assert len(specs.interfaces) == 1
