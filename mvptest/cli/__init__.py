@@ -78,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = sys.argv[1:] if argv is None else argv
     STATE.debug = "--debug" in args or bool(os.environ.get("MVPTEST_DEBUG"))
+    _sigterm_as_interrupt()
     try:
         rv: Any = cli.main(args=args, prog_name="mvptest", standalone_mode=False)
         return int(rv or 0)
@@ -114,6 +115,18 @@ def main(argv: list[str] | None = None) -> int:
                 err=True,
             )
         return ExitCode.INTERNAL
+
+
+def _sigterm_as_interrupt() -> None:
+    """SIGTERM (a CI job cancelled) ends a command the way Ctrl-C does: partial results are still written."""
+    import signal
+    import threading
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, handler)
 
 
 def render_error(exc: Exception) -> None:

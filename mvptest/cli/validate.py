@@ -76,4 +76,7 @@ def validate(
         if target is not None:
             writer(summary, target)
             err.print(f"wrote {target}")
+    if summary.interrupted:
+        err.print("interrupted: the report covers the records read so far")
+        return ExitCode.INTERRUPTED
     return ExitCode.OK if summary.ok else ExitCode.CHECK_FAILED

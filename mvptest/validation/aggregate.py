@@ -164,16 +164,18 @@ class ValidationSummary:
     files: list[FileResult]
     seconds: float
     masked: bool
+    interrupted: bool = False
 
     @property
     def ok(self) -> bool:
-        return self.aggregator.invalid == 0
+        return self.aggregator.invalid == 0 and not self.interrupted
 
     def to_dict(self) -> dict[str, Any]:
         agg = self.aggregator
         return {
             "schema_version": SCHEMA_VERSION,
             "schema": self.schema_name,
+            "interrupted": self.interrupted,
             "records": agg.records,
             "valid": agg.valid,
             "invalid": agg.invalid,

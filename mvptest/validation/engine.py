@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,35 +140,48 @@ def validate_files(
     agg = Aggregator(compiled.masker, max_examples=max_examples)
     results: list[FileResult] = []
     started = time.perf_counter()
-    for path in files:
-        source = open_source(path, bundled=compiled.bundled, encoding=encoding, sheet=sheet)
-        t0 = time.perf_counter()
-        before_records, before_invalid = agg.records, agg.invalid
-        label = display_path(path)
-        yield FileStarted(path, source.kind, source.encoding or "utf-8", source.size)
-        if isinstance(source, NdjsonSource) and jobs > 1 and source.size >= PARALLEL_MIN_BYTES:
-            yield from _ndjson_parallel(path, compiled, agg, label, source.size, jobs, max_examples)
-        elif isinstance(source, NdjsonSource):
-            yield from _ndjson_fast(path, compiled, agg, label, source.size)
-        else:
-            for n, (line, record) in enumerate(source, 1):
-                agg.records += 1
-                where = f"{label}:{line}" if line is not None else label
-                if isinstance(record, Unparsable):
-                    agg.add_unparsable(record.message, where)
-                elif not isinstance(record, dict):
-                    agg.add_unparsable("a record must be a JSON object", where, repr(record)[:40])
-                elif not compiled.is_valid(record):
-                    agg.add_failures(compiled.errors(record), where)
-                if n % PROGRESS_EVERY == 0:
-                    yield Progress(path, agg.records - before_records, source.position, source.size)
-        result = FileResult(
-            label, source.kind, source.encoding or "utf-8", agg.records - before_records,
-            agg.invalid - before_invalid, time.perf_counter() - t0,
-        )
-        results.append(result)
-        yield FileFinished(result)
-    yield Finished(ValidationSummary(choice.name, agg, results, time.perf_counter() - started, compiled.masker.enabled))
+    interrupted = False
+    current: tuple[str, str, str, int, int, float] | None = None
+    try:
+        for path in files:
+            source = open_source(path, bundled=compiled.bundled, encoding=encoding, sheet=sheet)
+            t0 = time.perf_counter()
+            before_records, before_invalid = agg.records, agg.invalid
+            label = display_path(path)
+            current = (label, source.kind, source.encoding or "utf-8", before_records, before_invalid, t0)
+            yield FileStarted(path, source.kind, source.encoding or "utf-8", source.size)
+            if isinstance(source, NdjsonSource) and jobs > 1 and source.size >= PARALLEL_MIN_BYTES:
+                yield from _ndjson_parallel(path, compiled, agg, label, source.size, jobs, max_examples)
+            elif isinstance(source, NdjsonSource):
+                yield from _ndjson_fast(path, compiled, agg, label, source.size)
+            else:
+                for n, (line, record) in enumerate(source, 1):
+                    where = f"{label}:{line}" if line is not None else label
+                    if isinstance(record, Unparsable):
+                        agg.add_unparsable(record.message, where)
+                    elif not isinstance(record, dict):
+                        agg.add_unparsable("a record must be a JSON object", where, repr(record)[:40])
+                    elif not compiled.is_valid(record):
+                        agg.add_failures(compiled.errors(record), where)
+                    agg.records += 1
+                    if n % PROGRESS_EVERY == 0:
+                        yield Progress(path, agg.records - before_records, source.position, source.size)
+            current = None
+            result = FileResult(
+                label, source.kind, source.encoding or "utf-8", agg.records - before_records,
+                agg.invalid - before_invalid, time.perf_counter() - t0,
+            )
+            results.append(result)
+            yield FileFinished(result)
+    except KeyboardInterrupt:
+        # Ctrl-C or SIGTERM: what was measured so far is still reported, marked interrupted.
+        interrupted = True
+        if current is not None:
+            label, kind, enc, before_records, before_invalid, t0 = current
+            results.append(FileResult(label, kind, enc, agg.records - before_records, agg.invalid - before_invalid,
+                                      time.perf_counter() - t0))
+    yield Finished(ValidationSummary(choice.name, agg, results, time.perf_counter() - started,
+                                     compiled.masker.enabled, interrupted=interrupted))
 
 
 def _ndjson_fast(
@@ -176,7 +190,8 @@ def _ndjson_fast(
 ) -> Iterator[Event]:
     """The hot loop: orjson + a compiled yes/no per line; only failing lines pay for detailed errors.
 
-    Reads the lines that start in [start, end); ``start`` must be the start of a line.
+    Reads the lines that start in [start, end); ``start`` must be the start of a line. The lines read are
+    counted even when the loop is interrupted, so a partial report stays consistent.
     """
     import orjson
 
@@ -188,45 +203,47 @@ def _ndjson_fast(
     lineno = first_line - 1
     blank = 0
     remaining = (size if end is None else end) - start
-    with path.open("rb") as f:
-        f.seek(start)
-        while remaining > 0:
-            lines = f.readlines(min(1 << 20, remaining))
-            if not lines:
-                break
-            taken = sum(map(len, lines))
-            if taken > remaining:  # readlines() overshot into the next range
-                kept, taken = [], 0
+    try:
+        with path.open("rb") as f:
+            f.seek(start)
+            while remaining > 0:
+                lines = f.readlines(min(1 << 20, remaining))
+                if not lines:
+                    break
+                taken = sum(map(len, lines))
+                if taken > remaining:  # readlines() overshot into the next range
+                    kept, taken = [], 0
+                    for line in lines:
+                        if taken >= remaining:
+                            break
+                        kept.append(line)
+                        taken += len(line)
+                    lines = kept
                 for line in lines:
-                    if taken >= remaining:
-                        break
-                    kept.append(line)
-                    taken += len(line)
-                lines = kept
-            for line in lines:
-                lineno += 1
-                try:
-                    record = loads(line)
-                except decode_error as exc:
-                    if lineno == 1 and line.startswith(b"\xef\xbb\xbf"):
-                        try:
-                            record = loads(line[3:])
-                        except decode_error:
-                            agg.add_unparsable(f"not JSON: {exc}", f"{label}:{lineno}")
+                    lineno += 1
+                    try:
+                        record = loads(line)
+                    except decode_error as exc:
+                        if lineno == 1 and line.startswith(b"\xef\xbb\xbf"):
+                            try:
+                                record = loads(line[3:])
+                            except decode_error:
+                                agg.add_unparsable(f"not JSON: {exc}", f"{label}:{lineno}")
+                                continue
+                        elif not line.strip():
+                            blank += 1
                             continue
-                    elif not line.strip():
-                        blank += 1
-                        continue
-                    else:
-                        agg.add_unparsable(f"not JSON: {str(exc).split(':')[0]}", f"{label}:{lineno}")
-                        continue
-                if type(record) is not dict:
-                    agg.add_unparsable("a record must be a JSON object", f"{label}:{lineno}", repr(record)[:40])
-                elif not is_valid(record):
-                    add_failures(errors(record), f"{label}:{lineno}")
-            remaining -= taken
-            yield Progress(path, lineno - first_line + 1 - blank, min(f.tell(), size), size)
-    agg.records += lineno - first_line + 1 - blank
+                        else:
+                            agg.add_unparsable(f"not JSON: {str(exc).split(':')[0]}", f"{label}:{lineno}")
+                            continue
+                    if type(record) is not dict:
+                        agg.add_unparsable("a record must be a JSON object", f"{label}:{lineno}", repr(record)[:40])
+                    elif not is_valid(record):
+                        add_failures(errors(record), f"{label}:{lineno}")
+                remaining -= taken
+                yield Progress(path, lineno - first_line + 1 - blank, min(f.tell(), size), size)
+    finally:
+        agg.records += lineno - first_line + 1 - blank
 
 
 # --------------------------------------------------------------------------- the same loop on several cores
@@ -267,13 +284,18 @@ def _count_lines_before(path: Path, offset: int) -> int:
 
 def _worker(index: int, path: Path, start: int, end: int, compiled: CompiledSchema, label: str,
             max_examples: int, counters: Any, queue: Any) -> None:
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    agg = Aggregator(compiled.masker, max_examples=max_examples)
     try:
-        agg = Aggregator(compiled.masker, max_examples=max_examples)
         first = _count_lines_before(path, start) + 1
         for event in _ndjson_fast(path, compiled, agg, label, end, start=start, end=end, first_line=first):
             if isinstance(event, Progress):
-                counters[index] = event.records
+                counters[2 * index] = event.records
+                counters[2 * index + 1] = event.bytes_done - start
         queue.put((index, agg, None))
+    except KeyboardInterrupt:
+        queue.put((index, agg, "interrupted"))  # what this worker counted is kept
     except BaseException as exc:  # reported to the parent, which raises it there
         queue.put((index, None, f"{type(exc).__name__}: {exc}"))
 
@@ -286,7 +308,7 @@ def _ndjson_parallel(path: Path, compiled: CompiledSchema, agg: Aggregator, labe
     ranges = _split(path, size, jobs)
     ctx = multiprocessing.get_context("spawn")  # no inherited threads or locks
     results = ctx.Queue()
-    counters = ctx.Array("q", len(ranges), lock=False)
+    counters = ctx.Array("q", 2 * len(ranges), lock=False)  # per worker: records, bytes done
     procs = [
         ctx.Process(target=_worker, args=(i, path, a, b, compiled, label, max_examples, counters, results), daemon=True)
         for i, (a, b) in enumerate(ranges)
@@ -295,19 +317,23 @@ def _ndjson_parallel(path: Path, compiled: CompiledSchema, agg: Aggregator, labe
         p.start()
     parts: dict[int, Aggregator] = {}
     try:
-        while len(parts) < len(procs):
+        yield from _collect(procs, results, counters, parts, path, size)
+    except KeyboardInterrupt:
+        # Ask every worker for what it has counted, then report that.
+        for p in procs:
+            if p.is_alive() and p.pid:
+                os.kill(p.pid, signal.SIGINT)
+        deadline = time.monotonic() + 5
+        while len(parts) < len(procs) and time.monotonic() < deadline:
             try:
-                index, part, error = results.get(timeout=0.25)
+                index, part, _ = results.get(timeout=0.2)
             except queue_mod.Empty:
-                dead = [p for i, p in enumerate(procs) if i not in parts and p.exitcode not in (None, 0)]
-                if dead:
-                    raise InternalError(f"a validation worker died (exit {dead[0].exitcode})")
-                done = sum(counters[:])
-                yield Progress(path, done, min(size, int(size * done / max(1, done + 1))), size)
                 continue
-            if error is not None:
-                raise InternalError(f"a validation worker failed: {error}")
-            parts[index] = part
+            if part is not None:
+                parts[index] = part
+        for part in parts.values():
+            agg.merge(part)
+        raise
     finally:
         for p in procs:
             if p.is_alive():
@@ -315,3 +341,25 @@ def _ndjson_parallel(path: Path, compiled: CompiledSchema, agg: Aggregator, labe
             p.join(timeout=5)
     for i in range(len(procs)):
         agg.merge(parts[i])
+
+
+def _collect(procs: list[Any], results: Any, counters: Any, parts: dict[int, Aggregator], path: Path,
+             size: int) -> Iterator[Event]:
+    import queue as queue_mod
+
+    while len(parts) < len(procs):
+        try:
+            index, part, error = results.get(timeout=0.25)
+        except queue_mod.Empty:
+            dead = [p for i, p in enumerate(procs) if i not in parts and p.exitcode not in (None, 0)]
+            if dead:
+                raise InternalError(f"a validation worker died (exit {dead[0].exitcode})") from None
+            values = counters[:]
+            yield Progress(path, sum(values[0::2]), min(size, sum(values[1::2])), size)
+            continue
+        if error == "interrupted" and part is not None:
+            parts[index] = part
+            raise KeyboardInterrupt
+        if error is not None:
+            raise InternalError(f"a validation worker failed: {error}")
+        parts[index] = part
