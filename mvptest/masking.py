@@ -6,8 +6,9 @@ import json
 import re
 from typing import Any, Iterable
 
-# Values that are personal whatever field they turn up in: ID numbers (18 or 15 digits) and mobile numbers.
-_PERSONAL_VALUE_RE = re.compile(r"(?:\+?86)?1[3-9][0-9]{9}|[0-9]{17}[0-9Xx]|[0-9]{15}")
+# Values that are personal whatever field they turn up in: ID numbers (18 or 15 digits) and mobile numbers,
+# also inside a longer text (a broken line, a record that is not an object).
+_PERSONAL_VALUE_RE = re.compile(r"(?<![0-9])(?:(?:\+?86)?1[3-9][0-9]{9}|[0-9]{17}[0-9Xx]|[0-9]{15})(?![0-9A-Za-z])")
 MAX_SHOWN = 60
 
 
@@ -63,7 +64,16 @@ class Masker:
         text = render(value)
         if not self.enabled:
             return text
-        if self.is_sensitive(field) or _PERSONAL_VALUE_RE.fullmatch(str(value) if not isinstance(value, str) else value.strip()):
+        if self.is_sensitive(field):
             full = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
             return render(mask_text(full))
-        return text
+        return _PERSONAL_VALUE_RE.sub(_mask_match, text)
+
+
+def _mask_match(match: re.Match[str]) -> str:
+    found = match.group()
+    from mvptest.formats import cn
+
+    if len(found) == 18 and cn.check_uscc(found) and not cn.check_resident_id(found):
+        return found  # an all-digit credit code: public, and what the report is about
+    return mask_text(found)

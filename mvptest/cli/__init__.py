@@ -132,7 +132,7 @@ def _sigterm_as_interrupt() -> None:
 def render_error(exc: Exception) -> None:
     from mvptest.errors import SpecError
 
-    err = click.get_text_stream("stderr")
+    err = sys.stderr
     if isinstance(exc, SpecError) and len(exc.problems) > 1:
         for problem in exc.problems:
             click.echo(f"error: {problem}", file=err)

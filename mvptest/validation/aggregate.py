@@ -86,6 +86,7 @@ class Aggregator:
         return invalid
 
     def add_unparsable(self, message: str, location: str, raw: str = "") -> None:
+        """A line or row that is not a record; ``raw`` is its text as evidence (masked like any value)."""
         self.invalid += 1
         self._add(FieldError("", "parse", "a JSON object", message, raw or None), location)
 
@@ -110,8 +111,8 @@ class Aggregator:
             if shown not in issue.examples:
                 issue.examples.append(shown)
                 issue.locations.append(location)
-        elif not issue.locations and err.value is None:
-            issue.locations.append(location)
+        elif err.value is None and not issue.examples and len(issue.locations) < self.max_examples:
+            issue.locations.append(location)  # nothing to show (a missing field): say where
 
     def merge(self, other: Aggregator) -> None:
         self.records += other.records
@@ -127,6 +128,8 @@ class Aggregator:
             mine.codes.update(theirs.codes)
             mine.suggestions.update(theirs.suggestions)
             mine.messages.update(theirs.messages)
+            if not theirs.examples and not mine.examples:
+                mine.locations.extend(theirs.locations[: self.max_examples - len(mine.locations)])
             for ex, loc in zip(theirs.examples, theirs.locations):
                 if len(mine.examples) < self.max_examples and ex not in mine.examples:
                     mine.examples.append(ex)

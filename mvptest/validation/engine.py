@@ -160,7 +160,7 @@ def validate_files(
                     if isinstance(record, Unparsable):
                         agg.add_unparsable(record.message, where)
                     elif not isinstance(record, dict):
-                        agg.add_unparsable("a record must be a JSON object", where, repr(record)[:40])
+                        agg.add_unparsable("a record must be a JSON object", where, _as_json(record))
                     elif not compiled.is_valid(record):
                         agg.add_failures(compiled.errors(record), where)
                     agg.records += 1
@@ -228,22 +228,32 @@ def _ndjson_fast(
                             try:
                                 record = loads(line[3:])
                             except decode_error:
-                                agg.add_unparsable(f"not JSON: {exc}", f"{label}:{lineno}")
+                                agg.add_unparsable(f"not JSON: {exc}", f"{label}:{lineno}", _raw_text(line))
                                 continue
                         elif not line.strip():
                             blank += 1
                             continue
                         else:
-                            agg.add_unparsable(f"not JSON: {str(exc).split(':')[0]}", f"{label}:{lineno}")
+                            agg.add_unparsable(f"not JSON: {str(exc).split(':')[0]}", f"{label}:{lineno}", _raw_text(line))
                             continue
                     if type(record) is not dict:
-                        agg.add_unparsable("a record must be a JSON object", f"{label}:{lineno}", repr(record)[:40])
+                        agg.add_unparsable("a record must be a JSON object", f"{label}:{lineno}", _as_json(record))
                     elif not is_valid(record):
                         add_failures(errors(record), f"{label}:{lineno}")
                 remaining -= taken
                 yield Progress(path, lineno - first_line + 1 - blank, min(f.tell(), size), size)
     finally:
         agg.records += lineno - first_line + 1 - blank
+
+
+def _as_json(value: Any) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False)[:80]
+
+
+def _raw_text(line: bytes) -> str:
+    return line[:80].decode("utf-8", errors="replace").strip()
 
 
 # --------------------------------------------------------------------------- the same loop on several cores

@@ -300,27 +300,34 @@ class CsvSource(RecordSource):
 
     def __iter__(self) -> Iterator[tuple[int | None, Any]]:
         try:
-            codecs.lookup(self.encoding)
+            info = codecs.lookup(self.encoding)
         except LookupError:
-            raise InputError(f"unknown encoding {self.encoding!r}", hint="try utf-8, utf-8-sig or gb18030") from None
+            raise InputError(
+                f"unknown encoding {self.encoding!r}", where=display_path(self.path),
+                hint="try utf-8, utf-8-sig or gb18030",
+            ) from None
+        if info.name == "utf-8" and _head(self.path, 3) == codecs.BOM_UTF8:
+            self.encoding = "utf-8-sig"  # the BOM is not part of the first header
         with self.path.open("rb") as raw:
             self._raw = raw
             text = io.TextIOWrapper(raw, encoding=self.encoding, newline="")
-            sample = text.read(SAMPLE_BYTES)
-            text.seek(0)
-            dialect: Any = csv.excel
+            line_num = 0
             try:
-                dialect = csv.Sniffer().sniff(sample.split("\n", 1)[0] or ",", delimiters=",;\t|")
-            except csv.Error:
-                pass
-            reader = csv.reader(text, dialect)
-            try:
+                first_line = text.readline()
+                text.seek(0)
+                dialect: Any = csv.excel
+                try:
+                    dialect = csv.Sniffer().sniff(first_line or ",", delimiters=",;\t|")
+                except csv.Error:
+                    pass
+                reader = csv.reader(text, dialect)
                 headers = next(reader, None)
                 if headers is None:
                     return
+                headers[0] = headers[0].lstrip("\ufeff")
                 pointers = [self.coercer.pointer_for(h) for h in headers]
                 for row in reader:
-                    line = reader.line_num
+                    line = line_num = reader.line_num
                     if not row or all(c == "" for c in row):
                         continue
                     if len(row) != len(headers):
@@ -329,12 +336,12 @@ class CsvSource(RecordSource):
                     yield line, self.coercer.record(headers, pointers, row, typed=False)
             except UnicodeDecodeError as exc:
                 raise InputError(
-                    f"is not valid {self.encoding} after line {reader.line_num}: {exc.reason}",
-                    where=Location(display_path(self.path), reader.line_num + 1),
+                    f"is not valid {self.encoding} after line {line_num}: {exc.reason}",
+                    where=Location(display_path(self.path), line_num + 1),
                     hint="name the file's encoding with --encoding (Excel in Chinese Windows saves CSV as gb18030)",
                 ) from None
             except csv.Error as exc:
-                raise InputError(f"is not valid CSV: {exc}", where=Location(display_path(self.path), reader.line_num)) from None
+                raise InputError(f"is not valid CSV: {exc}", where=Location(display_path(self.path), line_num + 1)) from None
 
 
 class XlsxSource(RecordSource):
