@@ -15,6 +15,7 @@ from mvptest import __version__
 _COMMANDS = {
     "spec": ("mvptest.cli.spec:spec", "Check interface specs, requirement specs and scenarios."),
     "validate": ("mvptest.cli.validate:validate", "Validate data files (JSON, NDJSON, CSV, .xlsx) against a spec."),
+    "sandbox": ("mvptest.cli.sandbox:sandbox", "Serve an interface from its spec: synthetic data, injected faults."),
 }
 
 

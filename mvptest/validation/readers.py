@@ -119,6 +119,32 @@ def _types(schema: Any) -> list[str]:
     return sorted(kinds)
 
 
+def coerce_text(text: str, schema: Any) -> Any:
+    """A text value (CSV cell, query parameter) as the type its schema asks for; unchanged when it cannot be."""
+    types = _types(schema)
+    if "string" in types or not types:
+        return text
+    stripped = text.strip()
+    if "integer" in types and _INT_RE.match(stripped):
+        return int(stripped)
+    if "number" in types and _NUM_RE.match(stripped):
+        value = float(stripped)
+        return int(value) if value.is_integer() and "." not in stripped and "e" not in stripped.lower() else value
+    if "boolean" in types:
+        if stripped.lower() in _TRUE:
+            return True
+        if stripped.lower() in _FALSE:
+            return False
+    if ("object" in types or "array" in types) and stripped[:1] in ("{", "["):
+        try:
+            return json.loads(stripped)
+        except ValueError:
+            return text
+    if "null" in types and stripped.lower() == "null":
+        return None
+    return text  # left as text: the validator reports it, with the value as evidence
+
+
 class Coercer:
     """Turns a table row (header -> cell) into a record, giving each cell the type its field's schema asks for."""
 
@@ -140,28 +166,7 @@ class Coercer:
         return lowered.get("/" + h.lower(), "/" + h.replace("~", "~0").replace("/", "~1"))
 
     def coerce_text(self, pointer: str, text: str) -> Any:
-        types = _types(self.fields.get(pointer))
-        if "string" in types or not types:
-            return text
-        stripped = text.strip()
-        if "integer" in types and _INT_RE.match(stripped):
-            return int(stripped)
-        if "number" in types and _NUM_RE.match(stripped):
-            value = float(stripped)
-            return int(value) if value.is_integer() and "." not in stripped and "e" not in stripped.lower() else value
-        if "boolean" in types:
-            if stripped.lower() in _TRUE:
-                return True
-            if stripped.lower() in _FALSE:
-                return False
-        if ("object" in types or "array" in types) and stripped[:1] in ("{", "["):
-            try:
-                return json.loads(stripped)
-            except ValueError:
-                return text
-        if "null" in types and stripped.lower() == "null":
-            return None
-        return text  # left as text: the validator reports it, with the value as evidence
+        return coerce_text(text, self.fields.get(pointer))
 
     def coerce_cell(self, pointer: str, value: Any) -> Any:
         """A typed spreadsheet cell: dates become the string form the field's format asks for."""
