@@ -16,6 +16,8 @@ _COMMANDS = {
     "spec": ("mvptest.cli.spec:spec", "Check interface specs, requirement specs and scenarios."),
     "validate": ("mvptest.cli.validate:validate", "Validate data files (JSON, NDJSON, CSV, .xlsx) against a spec."),
     "sandbox": ("mvptest.cli.sandbox:sandbox", "Serve an interface from its spec: synthetic data, injected faults."),
+    "run": ("mvptest.cli.run:run", "The pilot test: load, every response validated, verdict against targets."),
+    "worker": ("mvptest.cli.worker:worker", "A load worker for a distributed run (mvptest run --master)."),
 }
 
 

@@ -15,4 +15,7 @@ def consoles() -> tuple[Console, Console]:
     out = Console(highlight=False, **kwargs)
     if not out.is_terminal and "COLUMNS" not in os.environ:
         out = Console(highlight=False, width=140, **kwargs)  # logs and pipes: wide enough for a field table
-    return out, Console(stderr=True, highlight=False, **kwargs)
+    err = Console(stderr=True, highlight=False, **kwargs)
+    if not err.is_terminal and "COLUMNS" not in os.environ:
+        err = Console(stderr=True, highlight=False, width=140, **kwargs)
+    return out, err

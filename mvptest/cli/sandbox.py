@@ -14,7 +14,7 @@ _RATE = click.FloatRange(0, 1)
 
 
 @click.command()
-@click.argument("spec", type=_PATH)
+@click.argument("specs", nargs=-1, required=True, type=_PATH)
 @click.option("--interface", "interfaces", multiple=True, metavar="ID", help="Serve only these interfaces (repeatable).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port; 0 picks a free one.")
@@ -27,10 +27,10 @@ _RATE = click.FloatRange(0, 1)
 @click.option("--timeout-rate", default=0.0, type=_RATE, help="Share of requests never answered (the client times out).")
 @click.option("--hang-s", default=300.0, show_default=True, type=click.FloatRange(0.1), help="How long an unanswered request is held.")
 @click.option("--spec-root", type=_PATH, help="Folder that $ref may not leave (default: the spec's folder).")
-def sandbox(spec: Path, interfaces: tuple[str, ...], host: str, port: int, seed: int, latency_ms: str,
+def sandbox(specs: tuple[Path, ...], interfaces: tuple[str, ...], host: str, port: int, seed: int, latency_ms: str,
             error_rate: float, invalid_rate: float, reset_rate: float, timeout_rate: float, hang_s: float,
             spec_root: Path | None) -> int:
-    """Serve every interface of SPEC with synthetic data valid by construction.
+    """Serve every interface of the SPECS (files or folders) with synthetic data valid by construction.
 
     \b
     The same path parameter always returns the same record, which echoes it
@@ -54,18 +54,19 @@ def sandbox(spec: Path, interfaces: tuple[str, ...], host: str, port: int, seed:
     from mvptest.spec.check import load_specs
 
     out, err = consoles()
-    specs = load_specs([spec], spec_root=spec_root)
-    if specs.errors:
-        raise SpecError(specs.errors)
-    chosen = specs.interfaces
+    loaded = load_specs(list(specs), spec_root=spec_root)
+    if loaded.errors:
+        raise SpecError(loaded.errors)
+    chosen = loaded.interfaces
+    where = str(specs[0]) if len(specs) == 1 else ", ".join(map(str, specs))
     if interfaces:
-        chosen = [i for i in specs.interfaces if i.id in interfaces or i.key in interfaces]
+        chosen = [i for i in loaded.interfaces if i.id in interfaces or i.key in interfaces]
         missing = set(interfaces) - {i.id for i in chosen} - {i.key for i in chosen}
         if missing:
-            raise InputError(f"has no interface {sorted(missing)[0]!r}", where=str(spec),
-                             hint="interfaces: " + ", ".join(i.id for i in specs.interfaces))
+            raise InputError(f"has no interface {sorted(missing)[0]!r}", where=where,
+                             hint="interfaces: " + ", ".join(i.key for i in loaded.interfaces))
     if not chosen:
-        raise InputError("holds no interface to serve", where=str(spec), hint="the sandbox serves kind: interface specs")
+        raise InputError("holds no interface to serve", where=where, hint="the sandbox serves kind: interface specs")
     faults = FaultConfig(latency=LatencyModel.parse(latency_ms), error_rate=error_rate, invalid_rate=invalid_rate,
                          reset_rate=reset_rate, timeout_rate=timeout_rate, hang_s=hang_s)
     app = SandboxApp(chosen, seed=seed, faults=faults)

@@ -383,9 +383,10 @@ class SandboxThread:
 class SandboxProcess:
     """The sandbox as a child process (``mvptest sandbox ... --port 0``); its URL is read from its first line."""
 
-    def __init__(self, spec: Path, *, args: Sequence[str] = (), host: str = "127.0.0.1", port: int = 0,
+    def __init__(self, specs: Path | Sequence[Path], *, args: Sequence[str] = (), host: str = "127.0.0.1", port: int = 0,
                  cpu: int | None = None) -> None:
-        self.cmd = [sys.executable, "-m", "mvptest", "sandbox", str(spec), "--host", host, "--port", str(port), *args]
+        paths = [specs] if isinstance(specs, (str, Path)) else list(specs)
+        self.cmd = [sys.executable, "-m", "mvptest", "sandbox", *map(str, paths), "--host", host, "--port", str(port), *args]
         if cpu is not None and hasattr(os, "sched_setaffinity"):
             self.cmd = ["taskset", "-c", str(cpu), *self.cmd]
         self.proc: subprocess.Popen[str] | None = None

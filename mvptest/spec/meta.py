@@ -188,7 +188,19 @@ SCENARIO_DOC: dict[str, Any] = {
                 "workers": {"type": "integer", "minimum": 0},
             },
         },
-        "data": {"type": "object"},
+        "data": {
+            "type": "object",
+            "description": "data pools: parameter name -> real values (file CSV/JSON + column, or values)",
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "file": {"type": "string"},
+                    "column": {"type": "string"},
+                    "values": {"type": "array", "minItems": 1},
+                },
+            },
+        },
         "headers": {"type": "object", "additionalProperties": {"type": "string"}},
         "targets": TARGETS,
     },

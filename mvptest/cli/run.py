@@ -1,0 +1,125 @@
+"""``mvptest run``: the pilot test: load, every response validated, exact latency, a verdict against targets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from mvptest.errors import ExitCode, UsageError
+
+_PATH = click.Path(path_type=Path)
+DEFAULT_SCENARIO = Path("scenarios/pilot-enterprise-registration.yaml")
+
+
+def _latency_targets(text: str | None) -> dict[str, float] | None:
+    if not text:
+        return None
+    out = {}
+    for part in text.split(","):
+        key, _, value = part.partition("=")
+        key = key.strip().lower()
+        if key not in ("p50", "p90", "p95", "p99", "p999", "max", "mean"):
+            raise UsageError(f"--latency-ms: unknown percentile {key!r}", hint="write it as p95=100 or p95=100,p99=250")
+        try:
+            out[key] = float(value)
+        except ValueError:
+            raise UsageError(f"--latency-ms: {value!r} is not a number of milliseconds") from None
+    return out
+
+
+@click.command()
+@click.argument("scenario", type=_PATH, default=DEFAULT_SCENARIO, required=False)
+@click.option("--target", help="Base URL of the provider (default: the scenario's, or the built-in sandbox).")
+@click.option("--duration", help="How long to load, e.g. 30s, 2m.")
+@click.option("--users", type=click.IntRange(1), help="Concurrent users (closed model).")
+@click.option("--rate", type=click.FloatRange(0, min_open=True), help="Requests per second (open model) instead of users.")
+@click.option("--workers", type=click.IntRange(0), help="Local Locust worker processes (0: run in this process).")
+@click.option("--results-dir", type=_PATH, default=Path("results"), show_default=True, help="Where results/<run-id>/ goes.")
+@click.option("--allow-host", "allow_hosts", multiple=True, metavar="HOST", help="Allow load to this non-loopback host.")
+@click.option("--success-rate", type=click.FloatRange(0, 1, min_open=True), help="Override the success-rate target, e.g. 0.999.")
+@click.option("--latency-ms", "latency_ms", metavar="pXX=MS,...", help="Override latency targets, e.g. p95=100,p99=250.")
+@click.option("--master", "master", is_flag=True, help="Run as a Locust master and wait for remote workers.")
+@click.option("--expect-workers", type=click.IntRange(1), help="With --master: how many workers to wait for.")
+@click.option("--master-bind-host", default="127.0.0.1", show_default=True, help="With --master: address workers connect to.")
+@click.option("--master-port", default=5557, show_default=True, type=click.IntRange(1, 65535), help="With --master: port.")
+@click.option("--spec-root", type=_PATH, help="Folder that $ref may not leave.")
+def run(scenario: Path, target: str | None, duration: str | None, users: int | None, rate: float | None,
+        workers: int | None, results_dir: Path, allow_hosts: tuple[str, ...], success_rate: float | None,
+        latency_ms: str | None, master: bool, expect_workers: int | None, master_bind_host: str, master_port: int,
+        spec_root: Path | None) -> int:
+    """Run SCENARIO: Locust load, every response validated, a verdict against the interface's targets.
+
+    \b
+    Success of a call: no transport error, the expected status, a JSON body valid against the
+    interface schema. Latency: measured by the client at microsecond resolution (not Locust's
+    rounded buckets). Targets come from the spec, the scenario, then --success-rate/--latency-ms.
+
+    \b
+    Examples:
+      mvptest run scenarios/pilot-enterprise-registration.yaml
+      mvptest run scenarios/pilot-enterprise-registration.yaml --duration 2m --users 50 --workers 2
+      mvptest run scenarios/pilot-enterprise-registration.yaml --target http://127.0.0.1:8080 --rate 200
+
+    Writes results/<run-id>/ (summary.json, junit.xml, report.html, timeseries.csv, histograms.json).
+    Exit 0 when every target is met, 1 when one is missed, 2 bad input, 3 target unreachable,
+    130 interrupted (partial results written).
+    """
+    from mvptest.load import engine  # first: locust monkey-patches the process on import
+
+    from mvptest.cli._console import consoles
+    from mvptest.report.run_console import RunConsole
+    from mvptest.results.summary import build_summary, histograms, timeseries_rows
+    from mvptest.results.writer import write_run
+    from mvptest.run.plan import build_plan, new_run_id
+    from mvptest.sandbox.server import SandboxProcess
+
+    if expect_workers and not master:
+        raise UsageError("--expect-workers needs --master")
+    plan = build_plan(scenario, target=target, duration=duration, users=users, rate=rate, workers=workers,
+                      allow_hosts=allow_hosts, success_rate=success_rate, latency_targets=_latency_targets(latency_ms),
+                      spec_root=spec_root)
+    out, err = consoles()
+    reporter = RunConsole(err, out)
+    run_id = new_run_id(plan.name)
+    run_dir = results_dir / run_id
+    sandbox = None
+    try:
+        if plan.uses_sandbox:
+            sb = plan.sandbox
+            args = ["--seed", str(sb.seed), "--latency-ms", sb.latency_ms, "--error-rate", str(sb.error_rate),
+                    "--invalid-rate", str(sb.invalid_rate), "--reset-rate", str(sb.reset_rate),
+                    "--timeout-rate", str(sb.timeout_rate), "--hang-s", str(max(plan.timeout_s * 3, 30))]
+            for ip in plan.interfaces:
+                args += ["--interface", ip.interface.key]
+            sandbox = SandboxProcess([Path(p) for p in plan.spec_paths], args=args)
+            base_url = sandbox.start()
+        else:
+            base_url = plan.target.rstrip("/")
+        if master:
+            events = engine.run_master(plan, base_url, workers=expect_workers or plan.workers or 1,
+                                       bind_host=master_bind_host, bind_port=master_port, spawn_local=False)
+        elif plan.workers:
+            events = engine.run_master(plan, base_url, workers=plan.workers)
+        else:
+            events = engine.run_local(plan, base_url)
+        outcome = None
+        for event in events:
+            reporter.handle(event)
+            if isinstance(event, engine.RunFinished):
+                outcome = event.outcome
+        assert outcome is not None
+    finally:
+        reporter.stop()
+        if sandbox is not None:
+            sandbox.stop()
+    rec = outcome.recorder
+    summary = build_summary(run_id=run_id, plan=plan, recorder=rec, started_at=outcome.started_at,
+                            finished_at=outcome.finished_at, interrupted=outcome.interrupted, target_url=base_url,
+                            workers=outcome.workers, cpu_saturated=outcome.cpu_saturated,
+                            workers_lost=outcome.workers_lost, locust_percentiles=outcome.locust_percentiles)
+    write_run(run_dir, summary, timeseries_rows(rec, outcome.started_at), histograms(rec))
+    reporter.final(summary, run_dir)
+    if outcome.interrupted:
+        return ExitCode.INTERRUPTED
+    return ExitCode.OK if summary["verdict"] == "pass" else ExitCode.CHECK_FAILED

@@ -1,0 +1,347 @@
+"""Run the plan with Locust: local, master with local workers, or master/worker across machines; emits events.
+
+The engine never prints. Events go to reporters (live console, result files) through the generator it returns.
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+from urllib.parse import urlsplit
+
+import gevent
+from locust.env import Environment
+from locust.event import Events
+from locust.runners import STATE_MISSING, STATE_STOPPED
+
+from mvptest.errors import MvptestError, TargetUnreachable, UsageError
+from mvptest.load.users import CONFIG, ArrivalUser, PilotUser, SchemaFailure, StatusFailure, configure
+from mvptest.masking import Masker
+from mvptest.run.plan import RunPlan
+from mvptest.run.recorder import Recorder
+
+PLAN_MESSAGE = "mvptest_plan"
+STARTUP_GRACE_S = 3.0  # a target that answered nothing but transport errors for this long is unreachable
+_MASK = Masker()
+
+
+# --------------------------------------------------------------------------- events
+
+
+@dataclass(frozen=True)
+class RunStarted:
+    plan: RunPlan
+    base_url: str
+    workers: int
+
+
+@dataclass(frozen=True)
+class Tick:
+    elapsed_s: float
+    remaining_s: float
+    recorder: Recorder
+    users: int
+
+
+@dataclass(frozen=True)
+class Notice:
+    level: str  # info | warning
+    text: str
+
+
+@dataclass
+class RunOutcome:
+    recorder: Recorder
+    started_at: float
+    finished_at: float
+    interrupted: bool
+    base_url: str
+    workers: int
+    cpu_saturated: bool
+    workers_lost: list[str] = field(default_factory=list)
+    locust_percentiles: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunFinished:
+    outcome: RunOutcome
+
+
+Event = RunStarted | Tick | Notice | RunFinished
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def preflight(base_url: str, timeout: float = 3.0) -> None:
+    """Fail fast (exit 3) when nothing answers at the target: refused, unknown host, TLS failure."""
+    parts = urlsplit(base_url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        sock = socket.create_connection((host, port), timeout=timeout)
+    except socket.gaierror:
+        raise TargetUnreachable(f"cannot resolve the target host {host!r}", where=base_url,
+                                hint="check the host name, or run against the built-in sandbox") from None
+    except ConnectionRefusedError:
+        raise TargetUnreachable(f"connection refused at {host}:{port}", where=base_url,
+                                hint="is the provider running? mvptest run without --target uses the sandbox") from None
+    except (TimeoutError, socket.timeout):
+        raise TargetUnreachable(f"no answer from {host}:{port} within {timeout:g} s", where=base_url) from None
+    except OSError as exc:
+        raise TargetUnreachable(f"cannot connect to {host}:{port}: {exc.strerror or exc}", where=base_url) from None
+    try:
+        if parts.scheme == "https":
+            ctx = ssl.create_default_context()
+            try:
+                with ctx.wrap_socket(sock, server_hostname=host):
+                    pass
+            except (ssl.SSLError, OSError) as exc:
+                raise TargetUnreachable(f"TLS handshake with {host}:{port} failed: {exc}", where=base_url) from None
+    finally:
+        sock.close()
+
+
+def _category(exception: Any) -> str | None:
+    if exception is None:
+        return None
+    if isinstance(exception, StatusFailure):
+        return "status"
+    if isinstance(exception, SchemaFailure):
+        return "schema"
+    return "transport"
+
+
+def _listen(env: Environment, recorder: Recorder) -> None:
+    def on_request(request_type: str, name: str, response_time: float, response_length: int, response: Any = None,
+                   context: Any = None, exception: Any = None, start_time: float | None = None, url: str | None = None,
+                   **_: Any) -> None:
+        category = _category(exception)
+        sample = None
+        if category is not None:
+            if isinstance(exception, (StatusFailure, SchemaFailure)) and exception.args and isinstance(exception.args[0], dict):
+                sample = exception.args[0]
+            else:
+                sample = {"url": _MASK.show("", url or ""), "status": getattr(response, "status_code", 0) or 0,
+                          "message": _MASK.show("", f"{type(exception).__name__}: {exception}")[:200], "at": round(time.time(), 3)}
+        recorder.record(name, latency_ms=float(response_time or 0.0), category=category,
+                        start_time=start_time or time.time(), sample=sample)
+
+    env.events.request.add_listener(on_request)
+
+    def on_cpu_warning(**_: Any) -> None:
+        recorder.cpu_warnings += 1
+
+    if hasattr(env.events, "cpu_warning"):
+        env.events.cpu_warning.add_listener(on_cpu_warning)
+
+
+def _user_plan(plan: RunPlan, workers: int) -> tuple[type, int, float]:
+    if plan.rate:
+        n = max(1, workers)
+        return ArrivalUser, n, float(n)
+    return PilotUser, plan.users, plan.spawn_rate
+
+
+def _locust_percentiles(env: Environment) -> dict[str, dict[str, float]]:
+    out = {}
+    for (name, _method), entry in env.stats.entries.items():
+        out[name] = {f"p{int(q * 100) if q < 0.999 else 999}": entry.get_response_time_percentile(q)
+                     for q in (0.5, 0.9, 0.95, 0.99, 0.999)}
+    return out
+
+
+class _Stop:
+    """SIGINT/SIGTERM set a flag the loop reads; the run then writes what it measured."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def install(self) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            gevent.signal_handler(sig, self.set)
+
+    def set(self) -> None:
+        self.requested = True
+
+
+def _run_loop(env: Environment, plan: RunPlan, recorder: Recorder, stop: _Stop, started: float,
+              *, watch_unreachable: bool, lost: list[str] | None = None) -> Iterator[Event]:
+    deadline = started + plan.duration_s
+    runner = env.runner
+    assert runner is not None
+    reported_missing: set[str] = set()
+    while not stop.requested:
+        now = time.time()
+        if now >= deadline:
+            break
+        gevent.sleep(min(1.0, deadline - now))
+        if runner.state == STATE_STOPPED:
+            break
+        elapsed = time.time() - started
+        if watch_unreachable and elapsed >= STARTUP_GRACE_S and recorder.total_successes == 0:
+            recs = recorder.interfaces.values()
+            total = sum(r.requests for r in recs)
+            transport = sum(r.failures.get("transport", 0) for r in recs)
+            if total and transport == total:
+                raise TargetUnreachable(f"every call in the first {elapsed:.0f} s failed to connect ({total} calls)",
+                                        where=plan.target, hint="is the provider running and reachable?")
+        if lost is not None and hasattr(runner, "clients"):
+            for node in runner.clients.values():
+                if node.state == STATE_MISSING and node.id not in reported_missing:
+                    reported_missing.add(node.id)
+                    lost.append(node.id)
+                    yield Notice("warning", f"worker {node.id} stopped answering; what it reported is kept")
+        yield Tick(elapsed, max(0.0, deadline - time.time()), recorder, runner.user_count)
+
+
+# --------------------------------------------------------------------------- local
+
+
+def run_local(plan: RunPlan, base_url: str) -> Iterator[Event]:
+    recorder = Recorder()
+    configure(plan, base_url, arrival_users=1)
+    ArrivalUser.recorder = recorder
+    user_class, users, spawn_rate = _user_plan(plan, 0)
+    env = Environment(user_classes=[user_class], events=Events(), host=base_url, stop_timeout=plan.timeout_s)
+    _listen(env, recorder)
+    runner = env.create_local_runner()
+    stop = _Stop()
+    stop.install()
+    preflight(base_url)
+    started = time.time()
+    yield RunStarted(plan, base_url, 0)
+    runner.start(users, spawn_rate=spawn_rate, wait=False)
+    interrupted = False
+    try:
+        yield from _run_loop(env, plan, recorder, stop, started, watch_unreachable=True)
+        interrupted = stop.requested
+    finally:
+        runner.quit()
+    cpu = bool(recorder.cpu_warnings) or bool(getattr(runner, "cpu_warning_emitted", False))
+    yield RunFinished(RunOutcome(recorder, started, time.time(), interrupted, base_url, 0, cpu,
+                                 locust_percentiles=_locust_percentiles(env)))
+
+
+# --------------------------------------------------------------------------- master and workers
+
+
+def run_master(plan: RunPlan, base_url: str, *, workers: int, bind_host: str = "127.0.0.1", bind_port: int = 0,
+               spawn_local: bool = True, wait_s: float = 60.0) -> Iterator[Event]:
+    """A Locust master; with ``spawn_local`` it starts ``workers`` local worker processes itself."""
+    recorder = Recorder()
+    user_class, users, spawn_rate = _user_plan(plan, workers)
+    configure(plan, base_url, arrival_users=workers)
+    env = Environment(user_classes=[user_class], events=Events(), host=base_url, stop_timeout=plan.timeout_s)
+    wire = plan.to_wire()
+    wire["base_url"] = base_url
+    wire["arrival_users"] = workers
+
+    def on_worker_report(client_id: str, data: dict[str, Any]) -> None:
+        payload = data.get("mvptest")
+        if payload:
+            recorder.merge_wire(payload)
+
+    env.events.worker_report.add_listener(on_worker_report)
+    if bind_port == 0:
+        with socket.socket() as s:
+            s.bind((bind_host if bind_host != "*" else "0.0.0.0", 0))
+            bind_port = s.getsockname()[1]
+    runner = env.create_master_runner(master_bind_host=bind_host, master_bind_port=bind_port)
+
+    def on_worker_connect(client_id: str, **_: Any) -> None:
+        runner.send_message(PLAN_MESSAGE, wire, client_id=client_id)
+
+    env.events.worker_connect.add_listener(on_worker_connect)
+    stop = _Stop()
+    stop.install()
+    preflight(base_url)
+    procs: list[subprocess.Popen[bytes]] = []
+    if spawn_local:
+        connect = "127.0.0.1" if bind_host in ("*", "0.0.0.0") else bind_host
+        for _ in range(workers):
+            procs.append(subprocess.Popen([sys.executable, "-m", "mvptest", "worker", "--master", f"{connect}:{bind_port}"],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
+    else:
+        yield Notice("info", f"master listening on {bind_host}:{bind_port}; waiting for {workers} worker(s)")
+    try:
+        deadline = time.time() + wait_s
+        while len(runner.clients.ready) < workers:
+            if stop.requested:
+                raise KeyboardInterrupt
+            if time.time() > deadline:
+                raise MvptestError(f"only {len(runner.clients.ready)} of {workers} workers connected within {wait_s:.0f} s",
+                                   hint="start them with: mvptest worker --master HOST:PORT")
+            for p in procs:
+                if p.poll() is not None:
+                    err = (p.stderr.read() or b"").decode(errors="replace").strip().splitlines() if p.stderr else []
+                    raise MvptestError(f"a local worker exited before the run ({err[-1] if err else p.returncode})")
+            gevent.sleep(0.1)
+        gevent.sleep(0.2)  # the plan message travels before the spawn message on the same socket
+        started = time.time()
+        yield RunStarted(plan, base_url, workers)
+        runner.start(users, spawn_rate=spawn_rate, wait=False)
+        lost: list[str] = []
+        interrupted = False
+        try:
+            yield from _run_loop(env, plan, recorder, stop, started, watch_unreachable=True, lost=lost)
+            interrupted = stop.requested
+        finally:
+            runner.stop()
+            # Workers send a last report when they stop; give it time to arrive.
+            end = time.time() + 5
+            while time.time() < end and any(n.state not in (STATE_STOPPED, STATE_MISSING) and n.state != "ready"
+                                            for n in runner.clients.values()):
+                gevent.sleep(0.1)
+            gevent.sleep(0.5)
+            runner.quit()
+        cpu = bool(getattr(runner, "worker_cpu_warning_emitted", False)) or bool(recorder.cpu_warnings)
+        yield RunFinished(RunOutcome(recorder, started, time.time(), interrupted, base_url, workers, cpu, lost,
+                                     _locust_percentiles(env)))
+    finally:
+        for p in procs:
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def run_worker(master_host: str, master_port: int) -> int:
+    """A worker: receives the plan from the master, runs its share of users, reports our measurements."""
+    from mvptest.run.plan import RunPlan as _Plan
+
+    recorder = Recorder()
+    env = Environment(user_classes=[PilotUser, ArrivalUser], events=Events())
+    _listen(env, recorder)
+    try:
+        runner = env.create_worker_runner(master_host, master_port)
+    except Exception as exc:  # noqa: BLE001 - zmq errors are many; all mean the same to the user
+        raise UsageError(f"cannot reach the master at {master_host}:{master_port}: {exc}") from None
+
+    def on_plan(environment: Environment, msg: Any, **_: Any) -> None:
+        data = msg.data
+        plan = _Plan.from_wire(data)
+        configure(plan, data["base_url"], arrival_users=int(data.get("arrival_users", 1)))
+        ArrivalUser.recorder = recorder
+        environment.host = data["base_url"]
+
+    runner.register_message(PLAN_MESSAGE, on_plan)
+
+    def on_report(client_id: str, data: dict[str, Any]) -> None:
+        data["mvptest"] = recorder.drain()
+
+    env.events.report_to_master.add_listener(on_report)
+    stop = _Stop()
+    stop.install()
+    while runner.greenlet and not runner.greenlet.dead:
+        if stop.requested:
+            runner.quit()
+            break
+        gevent.sleep(0.2)
+    return 0 if CONFIG.plan is not None or not stop.requested else 130

@@ -1,0 +1,69 @@
+"""junit.xml for CI pages: one test case per target per interface (validates against Jenkins' junit-10.xsd)."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+from xml.etree import ElementTree as ET
+
+_NAMES = {"success_rate": "success rate", "latency_p50_ms": "latency p50", "latency_p90_ms": "latency p90",
+          "latency_p95_ms": "latency p95", "latency_p99_ms": "latency p99", "latency_p999_ms": "latency p99.9",
+          "latency_max_ms": "latency max", "latency_mean_ms": "latency mean"}
+
+
+def _case_name(t: dict[str, Any]) -> str:
+    name = _NAMES.get(t["name"], t["name"])
+    if t["name"] == "success_rate":
+        return f"{name} >= {t['threshold'] * 100:g} %"
+    return f"{name} <= {t['threshold']:g} ms"
+
+
+def _measured(t: dict[str, Any]) -> str:
+    if t["measured"] is None:
+        return "not measured"
+    if t["name"] == "success_rate":
+        return f"{t['measured'] * 100:.4f} %"
+    return f"{t['measured']:g} ms"
+
+
+def render_junit(summary: dict[str, Any]) -> bytes:
+    tests = failures = 0
+    suites = ET.Element("testsuites", name="mvptest")
+    suite = ET.SubElement(suites, "testsuite", name=f"mvptest run {summary['scenario']}", errors="0",
+                          timestamp=summary["started_at"][:19], hostname=socket.gethostname(), id=summary["run_id"])
+    props = ET.SubElement(suite, "properties")
+    for name in ("run_id", "target", "workers", "verdict", "interrupted", "requests", "generator_cpu_saturated"):
+        ET.SubElement(props, "property", name=name, value=str(summary.get(name)))
+    duration = f"{summary.get('duration_s', 0):.3f}"
+    for itf in summary["interfaces"]:
+        for t in itf["targets"]:
+            tests += 1
+            case = ET.SubElement(suite, "testcase", classname=itf["key"], name=_case_name(t), time=duration)
+            text = (f"{itf['key']}: {_case_name(t)}: measured {_measured(t)} over {itf['requests']:,} requests "
+                    f"(failures: transport {itf['failures']['transport']}, status {itf['failures']['status']}, "
+                    f"schema {itf['failures']['schema']})")
+            if t.get("ci95"):
+                text += f"; 95 % interval {t['ci95'][0] * 100:.4f}-{t['ci95'][1] * 100:.4f} %"
+            if t.get("note"):
+                text += f"; {t['note']}"
+            if t.get("reason"):
+                text += f"; {t['reason']}"
+            if not t["met"]:
+                failures += 1
+                fail = ET.SubElement(case, "failure", type="target-missed", message=f"measured {_measured(t)}")
+                fail.text = text
+            else:
+                out = ET.SubElement(case, "system-out")
+                out.text = text
+    if summary.get("interrupted"):
+        out = ET.SubElement(suite, "system-err")
+        out.text = "the run was interrupted: the figures cover what was measured until then"
+    suite.set("tests", str(tests))
+    suite.set("failures", str(failures))
+    suite.set("time", duration)
+    suites.set("tests", str(tests))
+    suites.set("failures", str(failures))
+    suites.set("errors", "0")
+    suites.set("time", duration)
+    ET.indent(suites)
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="utf-8") + b"\n"

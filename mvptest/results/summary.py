@@ -1,0 +1,111 @@
+"""The run record: summary.json (CONTRACTS.md), the per-second series and the histograms, built from measurements."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from mvptest import targets as targets_mod
+from mvptest.run.plan import RunPlan
+from mvptest.run.recorder import CATEGORIES, Recorder
+
+SCHEMA_VERSION = 1
+
+
+def _iso(ts: float) -> str:
+    return datetime.datetime.fromtimestamp(ts, datetime.timezone.utc).astimezone().isoformat(timespec="milliseconds")
+
+
+def build_summary(*, run_id: str, plan: RunPlan, recorder: Recorder, started_at: float, finished_at: float,
+                  interrupted: bool, target_url: str, workers: int, cpu_saturated: bool,
+                  workers_lost: list[str] | None = None, locust_percentiles: dict[str, Any] | None = None) -> dict[str, Any]:
+    """summary.json: one entry per interface with its counts, latency and every target's result; the verdict."""
+    interfaces = []
+    all_results = []
+    elapsed = max(1e-9, finished_at - started_at)
+    for ip in plan.interfaces:
+        key = ip.interface.key
+        rec = recorder.interfaces.get(key)
+        requests = rec.requests if rec else 0
+        successes = rec.successes if rec else 0
+        latency = rec.latency_ok.summary_ms() if rec else {k: None for k in ("p50", "p90", "p95", "p99", "p999", "max", "mean")}
+        results = targets_mod.evaluate(
+            successes=successes, requests=requests, latency_ms=latency,
+            success_rate=ip.targets.success_rate, latency_targets=ip.targets.latency_ms,
+        )
+        all_results.extend(results)
+        entry: dict[str, Any] = {
+            "id": ip.interface.id,
+            "key": key,
+            "title": ip.interface.title,
+            "requests": requests,
+            "successes": successes,
+            "failures": {c: (rec.failures.get(c, 0) if rec else 0) for c in CATEGORIES},
+            "success_rate": round(successes / requests, 6) if requests else None,
+            "latency_ms": latency,
+            "latency_ms_all_calls": rec.latency_all.summary_ms() if rec else None,
+            "throughput_rps": round(requests / elapsed, 2),
+            "targets": [r.to_dict() for r in results],
+            "failure_samples": rec.samples if rec else {c: [] for c in CATEGORIES},
+        }
+        if locust_percentiles and key in locust_percentiles:
+            entry["locust_percentiles_ms"] = locust_percentiles[key]
+        interfaces.append(entry)
+    total = recorder.total_requests
+    verdict = targets_mod.verdict(all_results, total_requests=total)
+    summary: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "run_id": run_id,
+        "scenario": plan.name,
+        "scenario_file": plan.scenario_path,
+        "started_at": _iso(started_at),
+        "finished_at": _iso(finished_at),
+        "duration_s": round(finished_at - started_at, 3),
+        "interrupted": interrupted,
+        "verdict": verdict,
+        "target": target_url,
+        "sandbox": plan.uses_sandbox,
+        "workers": workers,
+        "load": {"model": "open" if plan.rate else "closed", "users": None if plan.rate else plan.users,
+                 "spawn_rate": None if plan.rate else plan.spawn_rate, "rate": plan.rate,
+                 "duration_s": plan.duration_s, "think_time_s": plan.think_time_s, "timeout_s": plan.timeout_s},
+        "requests": total,
+        "achieved_rps": round(total / elapsed, 2),
+        "generator_cpu_saturated": cpu_saturated,
+        "interfaces": interfaces,
+    }
+    if plan.rate:
+        summary["load"]["intended_requests"] = recorder.intended
+        summary["load"]["dropped_arrivals"] = recorder.dropped
+        summary["load"]["intended_rps"] = plan.rate
+    if workers_lost:
+        summary["workers_lost"] = workers_lost
+    if total == 0:
+        summary["note"] = "no requests were made: a run with zero requests never passes"
+    if cpu_saturated:
+        summary["warning"] = "the load generator ran out of CPU: its latency figures are not trustworthy"
+    return summary
+
+
+def timeseries_rows(recorder: Recorder, started_at: float) -> list[list[Any]]:
+    """One row per second and interface: requests, failures, p50/p95/p99 of successful calls (ms)."""
+    rows = []
+    t0 = int(started_at)
+    for key, rec in sorted(recorder.interfaces.items()):
+        for sec in sorted(rec.seconds):
+            s = rec.seconds[sec]
+            p = [s.latency.percentile(q) for q in (0.5, 0.95, 0.99)]
+            rows.append([sec - t0, key, s.requests, s.failures] + ["" if v is None else round(v / 1000, 3) for v in p])
+    return rows
+
+
+TIMESERIES_HEADER = ["second", "interface", "requests", "failures", "p50_ms", "p95_ms", "p99_ms"]
+
+
+def histograms(recorder: Recorder) -> dict[str, Any]:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "unit": "us",
+        "interfaces": {key: {"successful_calls": rec.latency_ok.to_dict(), "all_calls": rec.latency_all.to_dict()}
+                       for key, rec in sorted(recorder.interfaces.items())},
+    }

@@ -1,0 +1,324 @@
+"""From a scenario (plus command-line overrides) to a run plan: interfaces, load, target, data, targets. No locust."""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import ipaddress
+import json
+import os
+import random
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from mvptest.errors import InputError, Location, SpecError, UsageError
+from mvptest.spec.loader import display_path
+from mvptest.spec.model import Department, Interface, Parameter, Targets
+from mvptest.spec.refs import BundledSchema
+
+_DURATION_RE = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m|h)")
+_ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+POOL_SIZE = 1000
+
+
+def parse_duration(value: Any, *, what: str = "duration") -> float:
+    """Seconds from 30, "30s", "2m", "1h30m", "250ms"."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if value <= 0:
+            raise UsageError(f"{what} must be positive, got {value}")
+        return float(value)
+    text = str(value).strip().lower()
+    if re.fullmatch(r"[0-9]+(\.[0-9]+)?", text):
+        return parse_duration(float(text), what=what)
+    parts = _DURATION_RE.findall(text)
+    if not parts or _DURATION_RE.sub("", text).strip():
+        raise UsageError(f"cannot read {what} {value!r}", hint="write it as 30s, 2m, 1h30m or 250ms")
+    total = sum(float(n) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[u] for n, u in parts)
+    if total <= 0:
+        raise UsageError(f"{what} must be positive, got {value!r}")
+    return total
+
+
+@dataclass
+class InterfacePlan:
+    interface: Interface
+    weight: float
+    targets: Targets
+
+
+@dataclass
+class SandboxOptions:
+    seed: int = 0
+    latency_ms: str = "0"
+    error_rate: float = 0.0
+    invalid_rate: float = 0.0
+    reset_rate: float = 0.0
+    timeout_rate: float = 0.0
+
+
+@dataclass
+class RunPlan:
+    name: str
+    scenario_path: str
+    spec_paths: list[str]
+    target: str  # "sandbox" or a base URL
+    interfaces: list[InterfacePlan]
+    users: int = 10
+    spawn_rate: float = 10.0
+    rate: float | None = None  # requests/s (open model) instead of users
+    duration_s: float = 30.0
+    think_time_s: float = 0.0
+    timeout_s: float = 10.0
+    workers: int = 0
+    headers: dict[str, str] = field(default_factory=dict)
+    pools: dict[str, list[Any]] = field(default_factory=dict)
+    sandbox: SandboxOptions = field(default_factory=SandboxOptions)
+    allowed_hosts: list[str] = field(default_factory=list)
+    seed: int = 0
+
+    @property
+    def uses_sandbox(self) -> bool:
+        return self.target == "sandbox"
+
+    def to_wire(self) -> dict[str, Any]:
+        """Everything a worker process needs, as plain data (it has no spec files of its own)."""
+        return {
+            "name": self.name, "target": self.target, "users": self.users, "spawn_rate": self.spawn_rate,
+            "rate": self.rate, "duration_s": self.duration_s, "think_time_s": self.think_time_s,
+            "timeout_s": self.timeout_s, "headers": self.headers, "pools": self.pools, "seed": self.seed,
+            "interfaces": [{"interface": interface_to_wire(p.interface), "weight": p.weight} for p in self.interfaces],
+        }
+
+    @classmethod
+    def from_wire(cls, data: dict[str, Any]) -> RunPlan:
+        return cls(
+            name=data["name"], scenario_path="", spec_paths=[], target=data["target"],
+            interfaces=[InterfacePlan(interface_from_wire(i["interface"]), float(i["weight"]), Targets()) for i in data["interfaces"]],
+            users=int(data["users"]), spawn_rate=float(data["spawn_rate"]), rate=data["rate"],
+            duration_s=float(data["duration_s"]), think_time_s=float(data["think_time_s"]),
+            timeout_s=float(data["timeout_s"]), headers=dict(data["headers"]), pools=dict(data["pools"]),
+            seed=int(data["seed"]),
+        )
+
+
+def _bundled_to_wire(b: BundledSchema | None) -> dict[str, Any] | None:
+    return None if b is None else {"schema": b.schema, "root_uri": b.root_uri, "resources": b.resources}
+
+
+def _bundled_from_wire(d: dict[str, Any] | None) -> BundledSchema | None:
+    return None if d is None else BundledSchema(d["schema"], d["root_uri"], dict(d["resources"]))
+
+
+def interface_to_wire(itf: Interface) -> dict[str, Any]:
+    return {
+        "department": [itf.department.id, itf.department.name], "id": itf.id, "title": itf.title,
+        "version": itf.version, "method": itf.method, "path": itf.path,
+        "parameters": [[p.name, p.location, _bundled_to_wire(p.schema), p.required] for p in itf.parameters],
+        "response_status": itf.response_status, "response_schema": _bundled_to_wire(itf.response_schema),
+        "request_schema": _bundled_to_wire(itf.request_schema), "sensitive": list(itf.sensitive),
+        "format_options": itf.format_options,
+    }
+
+
+def interface_from_wire(d: dict[str, Any]) -> Interface:
+    return Interface(
+        department=Department(*d["department"]), id=d["id"], title=d["title"], version=d["version"],
+        method=d["method"], path=d["path"],
+        parameters=[Parameter(n, loc, _bundled_from_wire(s), bool(r)) for n, loc, s, r in d["parameters"]],
+        response_status=int(d["response_status"]), response_schema=_bundled_from_wire(d["response_schema"]),  # type: ignore[arg-type]
+        request_schema=_bundled_from_wire(d["request_schema"]), sensitive=tuple(d["sensitive"]),
+        targets=Targets(), format_options=d["format_options"], source=Location("<master>"),
+    )
+
+
+def substitute_env(value: str, *, where: Location, name: str) -> str:
+    """${VAR} from the environment; a missing variable is bad input (its name is said, never a value)."""
+
+    def repl(m: re.Match[str]) -> str:
+        var = m.group(1)
+        if var not in os.environ:
+            raise InputError(f"header {name!r} needs the environment variable {var}, which is not set",
+                             where=where, hint=f"export {var}=... before the run")
+        return os.environ[var]
+
+    return _ENV_RE.sub(repl, value)
+
+
+def _load_pool(spec: dict[str, Any], base: Path, where: Location, name: str) -> list[Any]:
+    if "values" in spec:
+        values = list(spec["values"])
+    elif "file" in spec:
+        path = (base / str(spec["file"])).resolve()
+        column = spec.get("column", name)
+        try:
+            if path.suffix.lower() in (".json", ".ndjson", ".jsonl"):
+                text = path.read_text(encoding="utf-8-sig")
+                if path.suffix.lower() == ".json":
+                    data = json.loads(text)
+                else:
+                    data = [json.loads(line) for line in text.splitlines() if line.strip()]
+                values = [row.get(column) if isinstance(row, dict) else row for row in data]
+            else:
+                from mvptest.validation.readers import detect_encoding
+
+                with path.open(encoding=detect_encoding(path), newline="") as f:
+                    rows = list(csv.DictReader(f))
+                if rows and column not in rows[0]:
+                    raise InputError(f"data pool {name!r}: no column {column!r} in {display_path(path)}", where=where,
+                                     hint="columns: " + ", ".join(rows[0]))
+                values = [r[column] for r in rows]
+        except FileNotFoundError:
+            raise InputError(f"data pool {name!r}: no file {display_path(path)}", where=where) from None
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise InputError(f"data pool {name!r}: cannot read {display_path(path)}: {exc}", where=where) from None
+    else:
+        raise InputError(f"data pool {name!r} needs 'file' (CSV/JSON of real values) or 'values'", where=where)
+    values = [v for v in values if v not in (None, "")]
+    if not values:
+        raise InputError(f"data pool {name!r} is empty", where=where)
+    return values
+
+
+def host_allowed(url: str, allowed: list[str]) -> bool:
+    """Loopback is always allowed; any other host only when named in allowed_hosts / --allow-host."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return True
+    except ValueError:
+        pass
+    return host in allowed or any(h == host or (h.startswith("*.") and host.endswith(h[1:])) for h in allowed)
+
+
+def build_plan(scenario_path: Path, *, target: str | None = None, duration: str | None = None, users: int | None = None,
+               rate: float | None = None, workers: int | None = None, allow_hosts: tuple[str, ...] = (),
+               success_rate: float | None = None, latency_targets: dict[str, float] | None = None,
+               spec_root: Path | None = None) -> RunPlan:
+    """Load the scenario and its specs, apply command-line overrides, check everything a run will need."""
+    from mvptest.spec.check import load_specs
+
+    loaded = load_specs([scenario_path], spec_root=spec_root)
+    if loaded.errors:
+        raise SpecError(loaded.errors)
+    if not loaded.scenarios:
+        raise InputError("is not a scenario (kind: scenario)", where=display_path(scenario_path))
+    scenario = loaded.scenarios[0]
+    data = scenario.data
+    doc = scenario.document
+    specs = load_specs(scenario.spec_paths, spec_root=spec_root)
+    if specs.errors:
+        raise SpecError(specs.errors)
+    wanted = data.get("interfaces") or [i.key for i in specs.interfaces]
+    plans: list[InterfacePlan] = []
+    for j, item in enumerate(wanted):
+        ident = item["id"] if isinstance(item, dict) else item
+        itf = specs.interface(ident)
+        if itf is None:
+            raise InputError(f"interfaces[{j}]: {ident!r} is in none of the scenario's specs", where=doc.locate(f"/interfaces/{j}"))
+        weight = float(item.get("weight", 1)) if isinstance(item, dict) else 1.0
+        targets = Targets.merged(
+            {"success_rate": itf.targets.success_rate, "latency_ms": itf.targets.latency_ms},
+            data.get("targets"),
+            {"success_rate": success_rate} if success_rate is not None else None,
+            {"latency_ms": latency_targets} if latency_targets else None,
+        )
+        plans.append(InterfacePlan(itf, weight, targets))
+    if not plans:
+        raise InputError("names no interface to load", where=doc.locate())
+
+    load = data.get("load") or {}
+    plan = RunPlan(
+        name=data["name"], scenario_path=display_path(scenario_path), spec_paths=[display_path(p) for p in scenario.spec_paths],
+        target=target or data.get("target", "sandbox"), interfaces=plans,
+        users=int(users if users is not None else load.get("users", 10)),
+        spawn_rate=float(load.get("spawn_rate", max(1, load.get("users", 10)))),
+        rate=rate if rate is not None else load.get("rate"),
+        duration_s=parse_duration(duration if duration is not None else load.get("duration", "30s")),
+        think_time_s=parse_duration(load["think_time"], what="think_time") if load.get("think_time") else 0.0,
+        timeout_s=parse_duration(load.get("timeout", "10s"), what="timeout"),
+        workers=int(workers if workers is not None else load.get("workers", 0)),
+        allowed_hosts=list(data.get("allowed_hosts", [])) + list(allow_hosts),
+        seed=int((data.get("sandbox") or {}).get("seed", 0)),
+    )
+    if users is not None and rate is None:
+        plan.rate = None  # --users on the command line means the closed model
+    if plan.rate is not None and plan.rate <= 0:
+        raise UsageError("--rate must be positive")
+    if plan.target != "sandbox":
+        if not re.match(r"^https?://[^/]+", plan.target):
+            raise UsageError(f"target {plan.target!r} is not a base URL", hint="write it as http://host:port or 'sandbox'")
+        if not host_allowed(plan.target, plan.allowed_hosts):
+            host = urlsplit(plan.target).hostname
+            raise UsageError(
+                f"refusing to send load to {host}: it is not loopback and not in the scenario's allowed_hosts",
+                hint=f"add it to allowed_hosts in {display_path(scenario_path)} or pass --allow-host {host}",
+            )
+    sb = data.get("sandbox") or {}
+    plan.sandbox = SandboxOptions(
+        seed=int(sb.get("seed", 0)), latency_ms=str(sb.get("latency_ms", "0")), error_rate=float(sb.get("error_rate", 0)),
+        invalid_rate=float(sb.get("invalid_rate", 0)), reset_rate=float(sb.get("reset_rate", 0)),
+        timeout_rate=float(sb.get("timeout_rate", 0)),
+    )
+    for name, value in (data.get("headers") or {}).items():
+        plan.headers[name] = substitute_env(str(value), where=doc.locate(f"/headers/{name}"), name=name)
+    for name, spec in (data.get("data") or {}).items():
+        if not isinstance(spec, dict):
+            raise InputError(f"data pool {name!r} must be a mapping with 'file' or 'values'", where=doc.locate(f"/data/{name}"))
+        plan.pools[name] = _load_pool(spec, scenario_path.parent, doc.locate(f"/data/{name}"), name)
+    return plan
+
+
+def new_run_id(name: str) -> str:
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-")[:40] or "run"
+    return f"{stamp}-{slug}-{random.randrange(16**4):04x}"
+
+
+class RequestFactory:
+    """Requests for one interface: parameters from the scenario's data pools or synthetic valid values."""
+
+    def __init__(self, itf: Interface, pools: dict[str, list[Any]], *, seed: int) -> None:
+        from mvptest.synth import Synthesizer
+
+        self.itf = itf
+        rng = random.Random(f"{seed}|{itf.key}")
+        self.values: dict[str, list[str]] = {}
+        self.locations: dict[str, str] = {}
+        for p in itf.parameters:
+            if p.name in pools:
+                self.values[p.name] = [str(v) for v in pools[p.name]]
+            elif p.schema is not None and (p.required or p.location == "path"):
+                syn = Synthesizer(p.schema)
+                self.values[p.name] = [str(syn.generate(rng)) for _ in range(POOL_SIZE)]
+            else:
+                continue
+            self.locations[p.name] = p.location
+        self.bodies: list[bytes] = []
+        if itf.request_schema is not None and itf.method in ("POST", "PUT", "PATCH"):
+            import orjson
+
+            syn = Synthesizer(itf.request_schema)
+            self.bodies = [orjson.dumps(syn.generate(rng)) for _ in range(200)]
+
+    def build(self, rng: random.Random) -> tuple[str, dict[str, str], bytes | None]:
+        path = self.itf.path
+        query = []
+        headers: dict[str, str] = {}
+        for name, values in self.values.items():
+            value = values[rng.randrange(len(values))]
+            loc = self.locations[name]
+            if loc == "path":
+                path = path.replace("{" + name + "}", quote(value, safe=""))
+            elif loc == "query":
+                query.append(f"{quote(name)}={quote(value)}")
+            else:
+                headers[name] = value
+        if query:
+            path += "?" + "&".join(query)
+        body = self.bodies[rng.randrange(len(self.bodies))] if self.bodies else None
+        return path, headers, body
