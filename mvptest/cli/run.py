@@ -117,7 +117,8 @@ def run(scenario: Path, target: str | None, duration: str | None, users: int | N
     summary = build_summary(run_id=run_id, plan=plan, recorder=rec, started_at=outcome.started_at,
                             finished_at=outcome.finished_at, interrupted=outcome.interrupted, target_url=base_url,
                             workers=outcome.workers, cpu_saturated=outcome.cpu_saturated,
-                            workers_lost=outcome.workers_lost, locust_percentiles=outcome.locust_percentiles)
+                            workers_lost=outcome.workers_lost, locust_percentiles=outcome.locust_percentiles,
+                            locust_requests=outcome.locust_requests)
     write_run(run_dir, summary, timeseries_rows(rec, outcome.started_at), histograms(rec))
     reporter.final(summary, run_dir)
     if outcome.interrupted:

@@ -66,6 +66,7 @@ class RunOutcome:
     cpu_saturated: bool
     workers_lost: list[str] = field(default_factory=list)
     locust_percentiles: dict[str, dict[str, float]] = field(default_factory=dict)
+    locust_requests: int = 0  # Locust's own count, to hold ours against
 
 
 @dataclass(frozen=True)
@@ -219,14 +220,16 @@ def run_local(plan: RunPlan, base_url: str) -> Iterator[Event]:
     yield RunStarted(plan, base_url, 0)
     runner.start(users, spawn_rate=spawn_rate, wait=False)
     interrupted = False
+    ended = started
     try:
         yield from _run_loop(env, plan, recorder, stop, started, watch_unreachable=True)
         interrupted = stop.requested
     finally:
+        ended = time.time()
         runner.quit()
     cpu = bool(recorder.cpu_warnings) or bool(getattr(runner, "cpu_warning_emitted", False))
-    yield RunFinished(RunOutcome(recorder, started, time.time(), interrupted, base_url, 0, cpu,
-                                 locust_percentiles=_locust_percentiles(env)))
+    yield RunFinished(RunOutcome(recorder, started, ended, interrupted, base_url, 0, cpu,
+                                 locust_percentiles=_locust_percentiles(env), locust_requests=env.stats.total.num_requests))
 
 
 # --------------------------------------------------------------------------- master and workers
@@ -243,7 +246,10 @@ def run_master(plan: RunPlan, base_url: str, *, workers: int, bind_host: str = "
     wire["base_url"] = base_url
     wire["arrival_users"] = workers
 
+    last_report: dict[str, float] = {}
+
     def on_worker_report(client_id: str, data: dict[str, Any]) -> None:
+        last_report[client_id] = time.time()
         payload = data.get("mvptest")
         if payload:
             recorder.merge_wire(payload)
@@ -263,11 +269,16 @@ def run_master(plan: RunPlan, base_url: str, *, workers: int, bind_host: str = "
     stop.install()
     preflight(base_url)
     procs: list[subprocess.Popen[bytes]] = []
+    logs: list[Any] = []
     if spawn_local:
+        import tempfile
+
         connect = "127.0.0.1" if bind_host in ("*", "0.0.0.0") else bind_host
         for _ in range(workers):
+            log = tempfile.TemporaryFile()  # not a pipe: a chatty worker must never block on a full pipe
+            logs.append(log)
             procs.append(subprocess.Popen([sys.executable, "-m", "mvptest", "worker", "--master", f"{connect}:{bind_port}"],
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
+                                          stdout=subprocess.DEVNULL, stderr=log))
     else:
         yield Notice("info", f"master listening on {bind_host}:{bind_port}; waiting for {workers} worker(s)")
     try:
@@ -278,9 +289,10 @@ def run_master(plan: RunPlan, base_url: str, *, workers: int, bind_host: str = "
             if time.time() > deadline:
                 raise MvptestError(f"only {len(runner.clients.ready)} of {workers} workers connected within {wait_s:.0f} s",
                                    hint="start them with: mvptest worker --master HOST:PORT")
-            for p in procs:
+            for p, log in zip(procs, logs):
                 if p.poll() is not None:
-                    err = (p.stderr.read() or b"").decode(errors="replace").strip().splitlines() if p.stderr else []
+                    log.seek(0)
+                    err = log.read().decode(errors="replace").strip().splitlines()
                     raise MvptestError(f"a local worker exited before the run ({err[-1] if err else p.returncode})")
             gevent.sleep(0.1)
         gevent.sleep(0.2)  # the plan message travels before the spawn message on the same socket
@@ -289,27 +301,48 @@ def run_master(plan: RunPlan, base_url: str, *, workers: int, bind_host: str = "
         runner.start(users, spawn_rate=spawn_rate, wait=False)
         lost: list[str] = []
         interrupted = False
+        ended = started
         try:
             yield from _run_loop(env, plan, recorder, stop, started, watch_unreachable=True, lost=lost)
             interrupted = stop.requested
         finally:
+            ended = time.time()
             runner.stop()
-            # Workers send a last report when they stop; give it time to arrive.
-            end = time.time() + 5
-            while time.time() < end and any(n.state not in (STATE_STOPPED, STATE_MISSING) and n.state != "ready"
-                                            for n in runner.clients.values()):
-                gevent.sleep(0.1)
-            gevent.sleep(0.5)
+            _await_final_reports(runner, last_report, plan.timeout_s)
             runner.quit()
         cpu = bool(getattr(runner, "worker_cpu_warning_emitted", False)) or bool(recorder.cpu_warnings)
-        yield RunFinished(RunOutcome(recorder, started, time.time(), interrupted, base_url, workers, cpu, lost,
-                                     _locust_percentiles(env)))
+        yield RunFinished(RunOutcome(recorder, started, ended, interrupted, base_url, workers, cpu, lost,
+                                     _locust_percentiles(env), env.stats.total.num_requests))
     finally:
         for p in procs:
             try:
                 p.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 p.kill()
+        for log in logs:
+            log.close()
+
+
+def _await_final_reports(runner: Any, last_report: dict[str, float], stop_timeout: float) -> None:
+    """Wait until every worker has stopped its users and reported once more, so no call is left uncounted."""
+    from locust.runners import WORKER_REPORT_INTERVAL
+
+    stopped_at: dict[str, float] = {}
+    end = time.time() + stop_timeout + 2 * WORKER_REPORT_INTERVAL + 1
+    while time.time() < end:
+        pending = False
+        for node in runner.clients.values():
+            if node.state == STATE_MISSING:
+                continue
+            if node.state == STATE_STOPPED or node.state == "ready":
+                stopped_at.setdefault(node.id, time.time())
+                if last_report.get(node.id, 0) <= stopped_at[node.id]:
+                    pending = True
+            else:
+                pending = True
+        if not pending:
+            return
+        gevent.sleep(0.1)
 
 
 def run_worker(master_host: str, master_port: int) -> int:
@@ -339,7 +372,7 @@ def run_worker(master_host: str, master_port: int) -> int:
     env.events.report_to_master.add_listener(on_report)
     stop = _Stop()
     stop.install()
-    while runner.greenlet and not runner.greenlet.dead:
+    while len(runner.greenlet) > 0:  # a gevent Group: empty once the master says quit
         if stop.requested:
             runner.quit()
             break

@@ -18,7 +18,8 @@ def _iso(ts: float) -> str:
 
 def build_summary(*, run_id: str, plan: RunPlan, recorder: Recorder, started_at: float, finished_at: float,
                   interrupted: bool, target_url: str, workers: int, cpu_saturated: bool,
-                  workers_lost: list[str] | None = None, locust_percentiles: dict[str, Any] | None = None) -> dict[str, Any]:
+                  workers_lost: list[str] | None = None, locust_percentiles: dict[str, Any] | None = None,
+                  locust_requests: int | None = None) -> dict[str, Any]:
     """summary.json: one entry per interface with its counts, latency and every target's result; the verdict."""
     interfaces = []
     all_results = []
@@ -70,6 +71,7 @@ def build_summary(*, run_id: str, plan: RunPlan, recorder: Recorder, started_at:
                  "spawn_rate": None if plan.rate else plan.spawn_rate, "rate": plan.rate,
                  "duration_s": plan.duration_s, "think_time_s": plan.think_time_s, "timeout_s": plan.timeout_s},
         "requests": total,
+        "locust_requests": locust_requests,
         "achieved_rps": round(total / elapsed, 2),
         "generator_cpu_saturated": cpu_saturated,
         "interfaces": interfaces,
