@@ -84,6 +84,7 @@ def run(scenario: Path, target: str | None, duration: str | None, users: int | N
     run_id = new_run_id(plan.name)
     run_dir = results_dir / run_id
     sandbox = None
+    sandbox_stats = None
     try:
         if plan.uses_sandbox:
             sb = plan.sandbox
@@ -109,6 +110,8 @@ def run(scenario: Path, target: str | None, duration: str | None, users: int | N
             if isinstance(event, engine.RunFinished):
                 outcome = event.outcome
         assert outcome is not None
+        if sandbox is not None:
+            sandbox_stats = sandbox.stats()
     finally:
         reporter.stop()
         if sandbox is not None:
@@ -119,6 +122,8 @@ def run(scenario: Path, target: str | None, duration: str | None, users: int | N
                             workers=outcome.workers, cpu_saturated=outcome.cpu_saturated,
                             workers_lost=outcome.workers_lost, locust_percentiles=outcome.locust_percentiles,
                             locust_requests=outcome.locust_requests)
+    if sandbox is not None and sandbox_stats:
+        summary["sandbox_stats"] = sandbox_stats  # the server's own count, to hold the client's against
     write_run(run_dir, summary, timeseries_rows(rec, outcome.started_at), histograms(rec))
     reporter.final(summary, run_dir)
     if outcome.interrupted:

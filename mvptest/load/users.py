@@ -11,6 +11,7 @@ import gevent
 import gevent.pool
 import orjson
 from locust import FastHttpUser, task
+from locust.contrib.fasthttp import LocustBadStatusCode
 from locust.exception import StopUser
 
 from mvptest.masking import Masker
@@ -83,10 +84,10 @@ def call(client: Any, rt: _Runtime, rng: random.Random) -> None:
     if body is not None:
         headers = {**headers, "Content-Type": "application/json"}
     with client.request(rt.method, path, headers=headers, data=body, name=rt.key, catch_response=True) as resp:
-        error = getattr(resp, "error", None)
+        error = resp.request_meta.get("exception") or getattr(resp, "error", None)
         status = resp.status_code or 0
-        if error is not None and not status:
-            return  # a transport error: left as it is, counted as transport by the listener
+        if error is not None and not isinstance(error, LocustBadStatusCode):
+            return  # refused, reset, timed out, cut short: left as it is, counted as transport by the listener
         if status != rt.status:
             resp.failure(StatusFailure(_sample(rt, path, status, f"status {status}, expected {rt.status}")))
             return

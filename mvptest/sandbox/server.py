@@ -199,10 +199,13 @@ class _Connection(asyncio.Protocol):
         self._close()
 
     def _reset(self) -> None:
+        """Start a response, then reset the connection (RST): a client cannot take it for a stale keep-alive
+        connection and silently retry, as it would if the reset came before any byte."""
         transport = self.transport
         self.closing = True
         if transport is None:
             return
+        transport.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 4096\r\n\r\n{\"partial\":")
         sock = transport.get_extra_info("socket")
         with contextlib.suppress(OSError, AttributeError):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -407,6 +410,19 @@ class SandboxProcess:
         err = self.proc.stderr.read() if self.proc.stderr and self.proc.poll() is not None else ""
         self.stop()
         raise InputError(f"the sandbox did not start: {err.strip().splitlines()[-1] if err.strip() else 'no answer'}")
+
+    def stats(self) -> dict[str, Any] | None:
+        """The sandbox's own count (GET /__mvptest/stats), without the raw histogram; None if it cannot answer."""
+        import json
+        import urllib.request
+
+        try:
+            with urllib.request.urlopen(self.url + "/__mvptest/stats", timeout=5) as resp:
+                data = json.loads(resp.read())
+        except (OSError, ValueError):
+            return None
+        data.pop("injected_delay_histogram", None)
+        return data
 
     def stop(self, timeout: float = 10) -> int | None:
         if self.proc is None:

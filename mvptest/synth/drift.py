@@ -154,8 +154,13 @@ def _mutate(kind: str, path: Path, extra: Any, record: Any, rng: random.Random) 
     if kind == "wrong-check-char":
         if not isinstance(value, str) or not value:
             return None
-        alphabet = cn.USCC_ALPHABET if extra == "cn-uscc" else "0123456789X"
-        choices = [c for c in alphabet if c != value[-1]]
+        if extra == "cn-uscc" and len(value) == 18:
+            # Break the organisation-code check (position 17): an error under any spec, whereas a wrong 18th
+            # character alone is what a spec may accept as a legacy pilot code (legacy-check-char: warning).
+            choices = [c for c in "0123456789X" if c != value[16]]
+            bad = value[:16] + choices[rng.randrange(len(choices))] + value[17]
+            return _set(record, path, bad), f"{label} with a wrong check character (position 17)"
+        choices = [c for c in "0123456789X" if c != value[-1]]
         bad = value[:-1] + choices[rng.randrange(len(choices))]
         return _set(record, path, bad), f"{label} with a wrong check character"
     if kind == "outside-enum":
