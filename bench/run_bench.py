@@ -1,0 +1,236 @@
+"""Benchmarks of `mvptest run` (issue 4): throughput against raw Locust, latency accuracy, scaling with workers.
+
+    python bench/run_bench.py throughput     # nginx (Debian) serving a static JSON body; generator on core 0
+    python bench/run_bench.py accuracy       # the sandbox with known injected delays
+    python bench/run_bench.py scaling        # 1 versus 2 workers against nginx
+    python bench/run_bench.py all
+
+Every figure and its reference come from the same run of this script.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+SPEC = ROOT / "specs" / "market-supervision" / "enterprise-registration.yaml"
+BODY = {
+    "enterpriseName": "示例科技（北京）有限公司", "uscc": "91110000600037341L", "registeredAddress": "北京市东城区示例路1号",
+    "registeredCapital": 500.0, "currency": "CNY", "establishedDate": "2019-03-12", "legalRepresentative": "张三",
+    "status": "存续", "businessScope": "软件开发；信息技术咨询服务", "enterpriseType": "1100", "divisionCode": "110101",
+}
+RAW_LOCUSTFILE = '''
+from locust import FastHttpUser, task
+class Raw(FastHttpUser):
+    @task
+    def get(self):
+        self.client.get("/api/v1/enterprises/91110000600037341L", name="raw")
+'''
+JSONSCHEMA_LOCUSTFILE = '''
+import json
+from locust import FastHttpUser, task
+from jsonschema import Draft202012Validator, FormatChecker
+from mvptest.formats import REGISTRY
+from mvptest.spec.check import load_specs
+itf = load_specs([__import__("pathlib").Path(%r)]).interface("enterprise-registration")
+schema, _ = itf.response_schema.resolve(itf.response_schema.schema)
+fc = FormatChecker()
+for n, f in REGISTRY.items():
+    fc.checks(n)(f.check)
+V = Draft202012Validator(schema, format_checker=fc)
+class JS(FastHttpUser):
+    @task
+    def get(self):
+        with self.client.get("/api/v1/enterprises/91110000600037341L", name="js", catch_response=True) as r:
+            if V.is_valid(json.loads(r.content)):
+                r.success()
+            else:
+                r.failure("invalid")
+''' % str(SPEC)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                r.read()
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"no answer from {url}")
+
+
+class Nginx:
+    """nginx on loopback, one worker pinned to a core, answering every enterprise path with one static JSON body."""
+
+    def __init__(self, cpu: str = "1", workers: int = 1) -> None:
+        self.cpu = cpu
+        self.workers = workers
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="mvptest-nginx-"))
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> str:
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        if not Path(nginx).exists():
+            print("installing nginx-light (Debian) ...", file=sys.stderr)
+            subprocess.run(["apt-get", "install", "-y", "-qq", "nginx-light"], check=True)
+        body = json.dumps(BODY, ensure_ascii=False).replace("'", "\\'")
+        conf = self.dir / "nginx.conf"
+        conf.write_text(f"""
+daemon off; worker_processes {self.workers}; pid {self.dir}/nginx.pid; error_log {self.dir}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off; keepalive_requests 1000000; client_body_temp_path {self.dir};
+  proxy_temp_path {self.dir}; fastcgi_temp_path {self.dir}; uwsgi_temp_path {self.dir}; scgi_temp_path {self.dir};
+  server {{
+    listen 127.0.0.1:{self.port};
+    location /api/v1/enterprises/ {{ default_type "application/json; charset=utf-8"; return 200 '{body}'; }}
+  }}
+}}
+""", encoding="utf-8")
+        self.proc = subprocess.Popen(["taskset", "-c", self.cpu, nginx, "-c", str(conf), "-p", str(self.dir)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        url = f"http://127.0.0.1:{self.port}"
+        wait_http(url + "/api/v1/enterprises/x")
+        return url
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(10)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def locust_rps(locustfile: str, url: str, users: int, seconds: int, cpu: str = "0") -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        lf = Path(tmp) / "locustfile.py"
+        lf.write_text(locustfile)
+        prefix = Path(tmp) / "s"
+        subprocess.run(["taskset", "-c", cpu, sys.executable, "-m", "locust", "-f", str(lf), "--headless", "-u", str(users),
+                        "-r", str(users), "-t", f"{seconds}s", "-H", url, "--csv", str(prefix), "--only-summary"],
+                       capture_output=True, text=True, check=False, cwd=ROOT)
+        rows = (Path(tmp) / "s_stats.csv").read_text().splitlines()
+        header = rows[0].split(",")
+        agg = next(r for r in rows if ",Aggregated," in r).split(",")
+        return float(agg[header.index("Requests/s")])
+
+
+def scenario_file(tmp: Path, *, target: str, users: int, seconds: int, sandbox: dict[str, Any] | None = None) -> Path:
+    lines = [
+        "kind: scenario", "name: bench", f"specs: [{SPEC}]", "interfaces: [market-supervision/enterprise-registration]",
+        f"target: {target}", f"load: {{users: {users}, spawn_rate: {users}, duration: {seconds}s, timeout: 10s}}",
+    ]
+    if sandbox:
+        lines.append("sandbox: " + json.dumps(sandbox))
+    path = tmp / "bench.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def mvptest_run(scenario: Path, results: Path, *args: str, cpu: str | None = "0") -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "mvptest", "run", str(scenario), "--results-dir", str(results), *args]
+    if cpu is not None:
+        cmd = ["taskset", "-c", cpu, *cmd]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env={**os.environ, "COLUMNS": "160"})
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"mvptest run exited {proc.returncode}:\n{proc.stderr[-2000:]}")
+    summaries = sorted(results.glob("*/summary.json"), key=lambda p: p.stat().st_mtime)
+    return json.loads(summaries[-1].read_text(encoding="utf-8"))
+
+
+def throughput(seconds: int, users: int) -> None:
+    with Nginx(cpu="1") as url, tempfile.TemporaryDirectory() as tmp:
+        tmpdir = Path(tmp)
+        scenario = scenario_file(tmpdir, target=url, users=users, seconds=seconds)
+        raw = locust_rps(RAW_LOCUSTFILE, url, users, seconds)
+        js = locust_rps(JSONSCHEMA_LOCUSTFILE, url, users, seconds)
+        summary = mvptest_run(scenario, tmpdir / "results")
+        ours = summary["achieved_rps"]
+        itf = summary["interfaces"][0]
+    print(f"throughput: nginx static JSON on core 1, generator on core 0, {users} users, {seconds} s each")
+    print(f"{'generator':62} {'req/s':>9} {'vs raw':>7}")
+    print(f"{'raw Locust FastHttpUser, no validation (reference)':62} {raw:>9,.0f} {1:>6.2f}x")
+    print(f"{'Locust FastHttpUser + python-jsonschema validation':62} {js:>9,.0f} {js / raw:>6.2f}x")
+    print(f"{'mvptest run: every response parsed and schema-validated':62} {ours:>9,.0f} {ours / raw:>6.2f}x")
+    print(f"mvptest: {itf['requests']:,} requests, {itf['successes']:,} valid, failures {itf['failures']}, "
+          f"CPU saturated: {summary['generator_cpu_saturated']}")
+
+
+def accuracy(seconds: int, users: int) -> None:
+    cases = [("20+2%@150", "fixed 20 ms, 2 % at 150 ms"), ("p50=20,p99=80", "lognormal through p50=20, p99=80")]
+    with tempfile.TemporaryDirectory() as tmp:
+        tmpdir = Path(tmp)
+        floor_s = mvptest_run(scenario_file(tmpdir, target="sandbox", users=users, seconds=seconds,
+                                            sandbox={"seed": 1, "latency_ms": "0"}), tmpdir / "r0")
+        floor = floor_s["interfaces"][0]["latency_ms"]
+        print(f"accuracy: sandbox with injected delays, {users} users, {seconds} s per case; "
+              f"loopback floor (no delay): p50 {floor['p50']:.3f}, p95 {floor['p95']:.3f}, p99 {floor['p99']:.3f} ms")
+        for latency, label in cases:
+            s = mvptest_run(scenario_file(tmpdir, target="sandbox", users=users, seconds=seconds,
+                                          sandbox={"seed": 1, "latency_ms": latency}), tmpdir / f"r-{latency}")
+            itf = s["interfaces"][0]
+            truth = s["sandbox_stats"]["interfaces"][itf["key"]]["injected_delay_ms"]
+            ours = itf["latency_ms"]
+            loc = itf.get("locust_percentiles_ms", {})
+            print(f"\n{label} (--latency-ms {latency}), {itf['requests']:,} calls:")
+            print(f"{'pct':5} {'injected (server)':>18} {'+ floor':>9} {'mvptest':>9} {'error':>8} {'Locust':>8} {'error':>8}")
+            for p in ("p50", "p95", "p99"):
+                expect = truth[p] + floor[p]
+                lp = loc.get(p)
+                print(f"{p:5} {truth[p]:>18.3f} {expect:>9.3f} {ours[p]:>9.3f} {ours[p] - expect:>+8.3f} "
+                      f"{lp if lp is not None else float('nan'):>8.1f} {(lp - expect) if lp is not None else float('nan'):>+8.3f}")
+
+
+def scaling(seconds: int, users: int) -> None:
+    with Nginx(cpu="0-1", workers=2) as url, tempfile.TemporaryDirectory() as tmp:
+        tmpdir = Path(tmp)
+        scenario = scenario_file(tmpdir, target=url, users=users, seconds=seconds)
+        rows = []
+        for workers in (0, 1, 2):
+            s = mvptest_run(scenario, tmpdir / f"w{workers}", "--workers", str(workers), cpu=None)
+            rows.append((workers, s["achieved_rps"], s["requests"], s["generator_cpu_saturated"]))
+    print(f"scaling: nginx (2 workers) and the generator share the 2 cores; {users} users, {seconds} s")
+    print(f"{'workers':>8} {'req/s':>9} {'requests':>10} {'vs 1 worker':>12} {'CPU saturated':>14}")
+    base = rows[1][1]
+    for workers, rps, n, cpu in rows:
+        label = "in-process" if workers == 0 else str(workers)
+        print(f"{label:>8} {rps:>9,.0f} {n:>10,} {rps / base:>11.2f}x {str(cpu):>14}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("what", choices=["throughput", "accuracy", "scaling", "all"])
+    ap.add_argument("--seconds", type=int, default=15)
+    ap.add_argument("--users", type=int, default=10)
+    args = ap.parse_args()
+    if args.what in ("throughput", "all"):
+        throughput(args.seconds, args.users)
+    if args.what in ("accuracy", "all"):
+        accuracy(args.seconds, args.users)
+    if args.what in ("scaling", "all"):
+        scaling(args.seconds, args.users)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
