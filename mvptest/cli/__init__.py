@@ -14,6 +14,7 @@ from mvptest import __version__
 # command name -> "module:attribute"; imported only when the command runs, so `mvptest --help` stays fast.
 _COMMANDS = {
     "spec": ("mvptest.cli.spec:spec", "Check interface specs, requirement specs and scenarios."),
+    "compat": ("mvptest.cli.compat:compat", "Compare a provider's interface with each consumer's requirements, field by field."),
     "validate": ("mvptest.cli.validate:validate", "Validate data files (JSON, NDJSON, CSV, .xlsx) against a spec."),
     "sandbox": ("mvptest.cli.sandbox:sandbox", "Serve an interface from its spec: synthetic data, injected faults."),
     "run": ("mvptest.cli.run:run", "The pilot test: load, every response validated, verdict against targets."),
@@ -138,7 +139,7 @@ def render_error(exc: Exception) -> None:
     err = sys.stderr
     if isinstance(exc, SpecError) and len(exc.problems) > 1:
         for problem in exc.problems:
-            click.echo(f"error: {problem}", file=err)
+            click.echo(str(problem), file=err)  # file:line:col: severity: message, as compilers print it
         click.echo(f"mvptest: {len([p for p in exc.problems if p.severity == 'error'])} problem(s); nothing was run.", file=err)
         return
     click.echo(f"error: {exc}", file=err)

@@ -168,7 +168,7 @@ class _Checker:
                 Problem(
                     doc.locate(),
                     "has no top-level 'kind'" + (f"; did you mean 'kind' instead of {guess!r}?" if guess else ""),
-                    "start the file with kind: interface, kind: requirement or kind: scenario",
+                    "start the file with kind: interface, kind: requirement, kind: scenario or kind: adapter",
                 )
             )  # reported at the end, unless a $ref shows the file is a schema
             return
@@ -178,7 +178,7 @@ class _Checker:
                 Problem(
                     doc.locate("/kind"),
                     f"unknown kind {kind!r}" + (f"; did you mean {guess!r}?" if guess else ""),
-                    "kind is one of interface, requirement, scenario",
+                    "kind is one of interface, requirement, scenario, adapter",
                 )
             )
             return
@@ -190,7 +190,7 @@ class _Checker:
             self._interface_doc(doc, valid=not structural)
         elif kind == "requirement":
             self._requirement_doc(doc, valid=not structural)
-        elif not structural:
+        elif kind == "scenario" and not structural:
             self._scenario_doc(doc)
 
     def _interface_doc(self, doc: Document, *, valid: bool) -> None:

@@ -206,8 +206,52 @@ SCENARIO_DOC: dict[str, Any] = {
     },
 }
 
+# kind: adapter (mvptest compat --suggest-adapter writes them; mvptest/compat/adapter.py applies them)
+NORMALIZE_OPS = ("trim", "remove-spaces", "halfwidth", "fullwidth-parentheses", "halfwidth-parentheses", "upper",
+                 "strip-country-code")
+DATE_FORMATS = ("date", "date-compact", "date-time")
+_POINTER = {"type": "string", "pattern": "^/"}
+_FIELD_STEP = {"field": _POINTER}
+
+STEP_SHAPES: dict[str, dict[str, Any]] = {
+    "copy": {"type": "object", "required": ["from", "to"], "additionalProperties": False,
+             "properties": {"from": _POINTER, "to": _POINTER}},
+    "rename": {"type": "object", "required": ["from", "to"], "additionalProperties": False,
+               "properties": {"from": _POINTER, "to": _POINTER}},
+    "date": {"type": "object", "required": ["field", "from", "to"], "additionalProperties": False,
+             "properties": {**_FIELD_STEP, "from": {"enum": list(DATE_FORMATS)}, "to": {"enum": list(DATE_FORMATS)}}},
+    "scale": {"type": "object", "required": ["field", "factor"], "additionalProperties": False,
+              "properties": {**_FIELD_STEP, "factor": {"type": "number", "exclusiveMinimum": 0}, "unit": {"type": "string"},
+                             "integer": {"type": "boolean"}, "round": {"type": "integer", "minimum": 0, "maximum": 10}}},
+    "map": {"type": "object", "required": ["field", "values"], "additionalProperties": False,
+            "properties": {**_FIELD_STEP, "values": {"type": "object", "minProperties": 1}, "default": {}}},
+    "convert": {"type": "object", "required": ["field", "to"], "additionalProperties": False,
+                "properties": {**_FIELD_STEP, "to": {"enum": ["string", "integer", "number"]}}},
+    "normalize": {"type": "object", "required": ["field", "ops"], "additionalProperties": False,
+                  "properties": {**_FIELD_STEP, "ops": {"type": "array", "minItems": 1, "items": {"enum": list(NORMALIZE_OPS)}}}},
+}
+
+ADAPTER_DOC: dict[str, Any] = {
+    "type": "object",
+    "required": ["kind", "steps"],
+    "additionalProperties": False,
+    "properties": {
+        "kind": {"const": "adapter"},
+        "provider": {"type": "string"},
+        "consumer": {"type": "string"},
+        "description": {"type": "string"},
+        "steps": {
+            "type": "array",
+            "items": {"type": "object", "minProperties": 1, "maxProperties": 1, "additionalProperties": False,
+                      "properties": STEP_SHAPES},
+        },
+    },
+}
+
+
 BY_KIND: dict[str, dict[str, Any]] = {
     "interface": INTERFACE_DOC,
     "requirement": REQUIREMENT_DOC,
     "scenario": SCENARIO_DOC,
+    "adapter": ADAPTER_DOC,
 }

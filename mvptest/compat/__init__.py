@@ -1,0 +1,1 @@
+"""compat: provider interfaces against consumer requirements; adapters that bridge them."""

@@ -1,0 +1,354 @@
+"""Check one provider interface against one consumer requirement: statically, then with evidence from records.
+
+The core of ``mvptest compat``; it never prints. Records come from a provider's data export, from the built-in
+sandbox or from the live provider (see ``sources``); each is turned into the consumer's view (its field names,
+through ``from:`` and the adapter) and checked with the consumer's own compiled schema, so that the evidence uses
+exactly the rules ``mvptest validate`` applies.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator
+
+from mvptest.compat.adapter import DATE_FORMATS, Adapter, get_value, set_value
+from mvptest.compat.compare import EVIDENCE_KIND, ISSUE_KINDS, NORMALIZE_BY_CODE, CompatIssue, adapter_steps, compare_fields
+from mvptest.compat.fields import FieldInfo, field_table, leaf_fields
+from mvptest.masking import Masker
+from mvptest.spec.model import Interface, Requirement
+from mvptest.validation.compiled import CompiledSchema, FieldError
+
+MAX_EXAMPLES = 3
+_INDEX_RE = re.compile(r"/\d+(?=/|$)")
+
+
+@dataclass
+class Evidence:
+    """What was sampled for a pair and how it went."""
+
+    source: str  # e.g. "sandbox (seed 0)", "data: export.ndjson", "live: https://..."
+    records: int = 0  # records checked against the consumer's requirement
+    failing_records: int = 0  # records with at least one error under the consumer's requirement
+    requests: int = 0  # HTTP requests made (live and sandbox)
+    unusable: Counter = field(default_factory=Counter)  # responses or lines that gave no record, by reason
+    interrupted: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"source": self.source, "records": self.records, "failing_records": self.failing_records}
+        if self.requests:
+            out["requests"] = self.requests
+        if self.unusable:
+            out["unusable"] = dict(sorted(self.unusable.items()))
+        if self.interrupted:
+            out["interrupted"] = True
+        return out
+
+
+@dataclass
+class PairResult:
+    provider: Interface
+    consumer: Requirement
+    issues: list[CompatIssue]
+    sources: dict[str, str]  # consumer field -> provider field it is read from (after the adapter)
+    required_fields: list[str]  # the consumer's effectively required value fields
+    adapter: Adapter | None = None
+    evidence: Evidence | None = None
+
+    @property
+    def errors(self) -> list[CompatIssue]:
+        return [i for i in self.issues if i.severity == "error"]
+
+    @property
+    def compatible(self) -> bool:
+        return not self.errors
+
+    @property
+    def compatible_fields(self) -> list[str]:
+        bad = {i.field for i in self.errors}
+        return [f for f in self.required_fields if not any(b == f or f.startswith(b + "/") for b in bad)]
+
+    @property
+    def standardization_rate(self) -> float:
+        if not self.required_fields:
+            return 1.0
+        return len(self.compatible_fields) / len(self.required_fields)
+
+    def suggested_steps(self) -> list[dict[str, Any]]:
+        """The adapter that removes what a mechanical adjustment can remove, on top of the one applied."""
+        base = list(self.adapter.steps) if self.adapter else []
+        return base + [s for s in adapter_steps(self.issues) if s not in base]
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "provider": self.provider.key,
+            "provider_department": self.provider.department.name or self.provider.department.id,
+            "provider_title": self.provider.title,
+            "consumer": self.consumer.key,
+            "consumer_department": self.consumer.department.name or self.consumer.department.id,
+            "consumer_title": self.consumer.title,
+            "compatible": self.compatible,
+            "standardization_rate": round(self.standardization_rate, 4),
+            "required_fields": len(self.required_fields),
+            "compatible_fields": len(self.compatible_fields),
+            "errors": len(self.errors),
+            "warnings": len(self.issues) - len(self.errors),
+            "adapter": self.adapter.source if self.adapter else None,
+            "issues": [i.to_dict() for i in self.issues],
+        }
+        if self.evidence is not None:
+            out["evidence"] = self.evidence.to_dict()
+        return out
+
+
+# --------------------------------------------------------------------------- static
+
+
+def static_check(provider: Interface, consumer: Requirement, adapter: Adapter | None = None) -> PairResult:
+    """Compare the schemas (after the adapter, when one is given)."""
+    ptable = field_table(provider.response_schema)
+    if adapter is not None:
+        ptable = adapter.apply_fields(ptable)
+    ctable = field_table(consumer.schema)
+    issues, sources = compare_fields(ptable, ctable)
+    required = [f.pointer for f in leaf_fields(ctable) if f.effectively_required]
+    return PairResult(provider, consumer, issues, sources, required, adapter)
+
+
+# --------------------------------------------------------------------------- evidence
+
+
+class _Tally:
+    def __init__(self) -> None:
+        self.failing = 0
+        self.examples: list[str] = []
+        self.severities: Counter = Counter()
+        self.steps: Counter = Counter()
+        self.step_by_repr: dict[str, dict[str, Any]] = {}
+        self.suggestions: Counter = Counter()
+        self.expected = ""
+        self.provider_defects = 0  # records in which the provider's own schema is broken at this field too
+
+
+def consumer_view(record: Any, sources: dict[str, str]) -> Any:
+    """The provider record as the consumer reads it: its own field names filled from where they are served."""
+    if not isinstance(record, dict):
+        return record
+    view = record
+    for cp, sp in sources.items():
+        if cp == sp or "*" in cp or "*" in sp:
+            continue
+        present, _ = get_value(record, cp)
+        if present:
+            continue
+        found, value = get_value(record, sp)
+        if found:
+            if view is record:
+                view = copy.copy(record)
+            set_value(view, cp, value)
+    return view
+
+
+def _generic(pointer: str) -> str:
+    return _INDEX_RE.sub("/*", pointer)
+
+
+def _inferred_step(field_name: str, err: FieldError) -> dict[str, Any] | None:
+    """An adjustment that the data suggests for an issue the schemas did not predict."""
+    from mvptest import formats
+
+    value = err.value
+    if err.kind == "format" and isinstance(value, str):
+        if err.expected in DATE_FORMATS:
+            other = formats.looks_like(value, exclude=err.expected)
+            if other in DATE_FORMATS:
+                return {"date": {"field": field_name, "from": other, "to": err.expected}}
+        op = NORMALIZE_BY_CODE.get(err.code)
+        if op:
+            return {"normalize": {"field": field_name, "ops": [op]}}
+        if value != value.strip():
+            return {"normalize": {"field": field_name, "ops": ["trim"]}}
+    if err.kind == "type" and isinstance(value, str) and re.fullmatch(r"\s*-?\d+(\.\d+)?\s*", value):
+        to = "integer" if "integer" in err.expected and "number" not in err.expected else "number"
+        return {"convert": {"field": field_name, "to": to}}
+    if err.kind == "type" and isinstance(value, (int, float)) and not isinstance(value, bool) and "string" in err.expected:
+        return {"convert": {"field": field_name, "to": "string"}}
+    return None
+
+
+class EvidenceCollector:
+    """Checks records against the consumer's requirement and counts, per issue, the records that show it."""
+
+    def __init__(self, result: PairResult, *, mask: bool = True, max_examples: int = MAX_EXAMPLES, source: str = "") -> None:
+        self.result = result
+        req = result.consumer
+        self.compiled = CompiledSchema(req.schema, format_options=req.format_options, sensitive=req.sensitive, mask=mask)
+        self.masker: Masker = self.compiled.masker
+        # What the provider marks sensitive is sensitive in the consumer's terms too.
+        reverse = {sp: cp for cp, sp in result.sources.items()}
+        self.masker.add(list(result.provider.sensitive) + [reverse[p] for p in result.provider.sensitive if p in reverse])
+        self.max_examples = max_examples
+        self.adapter = result.adapter
+        self.ctable = field_table(req.schema)
+        self.ptable = field_table(result.provider.response_schema)
+        if self.adapter is not None:
+            self.ptable = self.adapter.apply_fields(self.ptable)
+        self.evidence = Evidence(source)
+        self.tallies: dict[tuple[str, str], _Tally] = {}
+        self.predicted = {(i.field, i.kind) for i in result.issues}
+        # fields with a predicted type mismatch: what else fails there (the enum of the other type) is its consequence
+        self.error_fields = {i.field: i.kind for i in result.issues if i.kind == "type-mismatch"}
+        self.unit_fields = [i.field for i in result.issues if i.aspect == "unit"]
+        itf = result.provider
+        self.provider_compiled = CompiledSchema(itf.response_schema, format_options=itf.format_options, mask=mask)
+
+    def add(self, record: Any) -> None:
+        original = record
+        if self.adapter is not None:
+            record = self.adapter.apply(record)
+        view = consumer_view(record, self.result.sources)
+        self.evidence.records += 1
+        for name in self.unit_fields:
+            found, value = get_value(view, name)
+            if found and isinstance(value, (int, float)) and not isinstance(value, bool):
+                self._count((name, "format-mismatch"), value, name, "error", None, "")
+        if self.compiled.is_valid(view):
+            return
+        seen: set[tuple[str, str]] = set()
+        failing = False
+        own: set[str] | None = None  # fields where the record breaks the provider's own schema
+        for err in self.compiled.errors(view):
+            if err.severity == "ignore":
+                continue
+            name = _generic(err.field)
+            kind = self._kind(name, err)
+            key = (name, kind)
+            if key not in self.predicted and name in self.error_fields:
+                key = (name, self.error_fields[name])  # e.g. the enum of an integer field fails for the string "1"
+            if key in seen:
+                continue
+            seen.add(key)
+            failing = failing or err.severity == "error"
+            self._count(key, err.value, err.field, err.severity, _inferred_step(name, err), err.suggestion, err.expected)
+            if key not in self.predicted:
+                if own is None:
+                    own = {_generic(e.field) for e in self.provider_compiled.errors(original) if e.severity == "error"}
+                if self.result.sources.get(name, name) in own:
+                    self.tallies[key].provider_defects += 1
+        if failing:
+            self.evidence.failing_records += 1
+
+    def _kind(self, name: str, err: FieldError) -> str:
+        if err.kind == "required":
+            src = self.result.sources.get(name)
+            if src and src in self.ptable and not self.ptable[src].effectively_required:
+                return "optional-field"
+            return "missing-field"
+        return EVIDENCE_KIND.get(err.kind, "type-mismatch")
+
+    def _count(self, key: tuple[str, str], value: Any, where: str, severity: str, step: dict[str, Any] | None,
+               suggestion: str, expected: str = "") -> None:
+        tally = self.tallies.get(key)
+        if tally is None:
+            tally = self.tallies[key] = _Tally()
+        tally.failing += 1
+        tally.severities[severity] += 1
+        tally.expected = tally.expected or expected
+        if step:
+            tally.steps[repr(step)] += 1
+            tally.step_by_repr[repr(step)] = step
+        if suggestion:
+            tally.suggestions[suggestion] += 1
+        if value is not None and len(tally.examples) < self.max_examples:
+            shown = self.masker.show(where, value)
+            if shown not in tally.examples:
+                tally.examples.append(shown)
+
+    def finish(self) -> PairResult:
+        """The result with every issue carrying its evidence, and the issues only the data showed."""
+        result = self.result
+        n = self.evidence.records
+        for issue in result.issues:
+            tally = self.tallies.pop((issue.field, issue.kind), None)
+            issue.has_evidence = True
+            issue.checked = n
+            if tally is not None:
+                issue.failing = tally.failing
+                issue.examples = tally.examples
+                if tally.severities.get("error") and issue.severity != "error" and issue.kind != "optional-field" or (
+                        issue.kind == "optional-field" and tally.failing):
+                    issue.severity = "error"
+                    issue.message += f"; the data shows it in {tally.failing} of {n} records"
+        for (name, kind), tally in self.tallies.items():
+            cf = self.ctable.get(name)
+            src = result.sources.get(name, name)
+            pf = self.ptable.get(src)
+            step = None
+            if tally.steps:
+                best, _ = tally.steps.most_common(1)[0]
+                step = tally.step_by_repr[best]
+            severity = "error" if tally.severities.get("error") else "warning"
+            suggestion = tally.suggestions.most_common(1)[0][0] if tally.suggestions else ""
+            provider_says = pf.describe() if pf else "not declared"
+            message = f"the data breaks the consumer's requirement in {tally.failing} of {n} records; the schemas did not predict it"
+            if tally.provider_defects:
+                message += (f"; in {tally.provider_defects} of them the value breaks the provider's own schema too: "
+                            "a data defect at the provider, not a format difference")
+            issue = CompatIssue(
+                name, src if pf else "", kind, severity, tally.expected or (cf.describe() if cf else ""), provider_says,
+                message, suggestion or ("apply the adapter step shown" if step else "ask the provider to correct the data"),
+                cf.title if cf else "", step, predicted=False, checked=n, failing=tally.failing, examples=tally.examples,
+                has_evidence=True, provider_defects=tally.provider_defects)
+            result.issues.append(issue)
+        result.issues.sort(key=lambda i: (i.severity != "error", i.field,
+                                          ISSUE_KINDS.index(i.kind) if i.kind in ISSUE_KINDS else 99))
+        result.evidence = self.evidence
+        return result
+
+
+class Sample:
+    """Where evidence comes from: an iterable of provider records that also counts what gave no record."""
+
+    label = ""
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.unusable: Counter = Counter()
+
+    def __iter__(self) -> Iterator[Any]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class RecordList(Sample):
+    def __init__(self, records: Iterable[Any], label: str = "records") -> None:
+        super().__init__()
+        self.records = records
+        self.label = label
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.records)
+
+
+def check_pair(provider: Interface, consumer: Requirement, *, adapter: Adapter | None = None,
+               sample: Sample | None = None, mask: bool = True, max_examples: int = MAX_EXAMPLES,
+               on_record: Callable[[int], None] | None = None) -> PairResult:
+    """The static comparison, then (when a sample is given) the evidence of every record it yields.
+
+    Ctrl-C while sampling keeps what was checked so far (the evidence says interrupted)."""
+    result = static_check(provider, consumer, adapter)
+    if sample is None:
+        return result
+    collector = EvidenceCollector(result, mask=mask, max_examples=max_examples, source=sample.label)
+    try:
+        for record in sample:
+            collector.add(record)
+            if on_record is not None:
+                on_record(collector.evidence.records)
+    except KeyboardInterrupt:
+        collector.evidence.interrupted = True
+    collector.evidence.requests = sample.requests
+    collector.evidence.unusable = sample.unusable
+    return collector.finish()
+

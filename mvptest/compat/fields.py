@@ -1,0 +1,145 @@
+"""A schema as a table of fields (JSON Pointer -> the facts a comparison needs), through $ref, objects and arrays."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from mvptest.spec.refs import BundledSchema
+
+_TYPE_ORDER = ("object", "array", "string", "number", "integer", "boolean", "null")
+
+
+@dataclass
+class FieldInfo:
+    pointer: str  # /a/b, with * for array items
+    schema: dict[str, Any]  # resolved, shallow (allOf merged)
+    required: bool  # required by its parent object
+    parent_required: bool = True  # every ancestor object is required (or the root)
+    title: str = ""
+
+    @property
+    def types(self) -> set[str]:
+        t = self.schema.get("type")
+        if isinstance(t, str):
+            return {t}
+        if isinstance(t, list):
+            return {str(x) for x in t}
+        if "enum" in self.schema or "const" in self.schema:
+            values = self.schema.get("enum") or [self.schema.get("const")]
+            return {_json_type(v) for v in values}
+        return set()
+
+    @property
+    def effectively_required(self) -> bool:
+        return self.required and self.parent_required
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.schema.get(key, default)
+
+    def describe(self) -> str:
+        """What this field is, in a few words: type, format, unit, enum, length, range, pattern."""
+        parts = [" or ".join(sorted(self.types, key=_TYPE_ORDER.index)) or "any"]
+        s = self.schema
+        if s.get("format"):
+            parts.append(f"format {s['format']}")
+        if s.get("x-unit"):
+            parts.append(f"in {s['x-unit']}")
+        if "enum" in s:
+            values = ", ".join(_short(v) for v in s["enum"][:8]) + (", ..." if len(s["enum"]) > 8 else "")
+            parts.append(f"one of {values}")
+        if "minLength" in s or "maxLength" in s:
+            parts.append(f"length {s.get('minLength', 0)}..{s.get('maxLength', '')}")
+        if "minimum" in s or "maximum" in s:
+            parts.append(f"range {s.get('minimum', '')}..{s.get('maximum', '')}")
+        if s.get("pattern"):
+            parts.append(f"pattern {s['pattern']}")
+        return ", ".join(parts)
+
+
+def _short(v: Any) -> str:
+    return f'"{v}"' if isinstance(v, str) else str(v)
+
+
+def _json_type(v: Any) -> str:
+    if isinstance(v, bool):
+        return "boolean"
+    if isinstance(v, int):
+        return "integer"
+    if isinstance(v, float):
+        return "number"
+    if isinstance(v, str):
+        return "string"
+    if v is None:
+        return "null"
+    return "array" if isinstance(v, list) else "object"
+
+
+def _merge_all_of(node: dict[str, Any], bundled: BundledSchema, base: str) -> dict[str, Any]:
+    out = {k: v for k, v in node.items() if k != "allOf"}
+    for sub in node.get("allOf", []) if isinstance(node.get("allOf"), list) else []:
+        sub, sub_base = bundled.resolve(sub, base)
+        if isinstance(sub, dict):
+            sub = _merge_all_of(sub, bundled, sub_base)
+            for k, v in sub.items():
+                if k == "properties" and isinstance(v, dict):
+                    out.setdefault("properties", {})
+                    out["properties"] = {**v, **out["properties"]}
+                elif k == "required" and isinstance(v, list):
+                    out["required"] = sorted(set(out.get("required", [])) | set(v))
+                else:
+                    out.setdefault(k, v)
+    return out
+
+
+def field_table(bundled: BundledSchema, *, max_depth: int = 8) -> dict[str, FieldInfo]:
+    """Every named field reachable through properties and items, with its resolved schema and whether it is required."""
+    table: dict[str, FieldInfo] = {}
+
+    def visit(node: Any, base: str, pointer: str, parent_required: bool, depth: int) -> None:
+        node, base = bundled.resolve(node, base)
+        if not isinstance(node, dict) or depth > max_depth:
+            return
+        node = _merge_all_of(node, bundled, base)
+        props = node.get("properties")
+        required = set(node.get("required", [])) if isinstance(node.get("required"), list) else set()
+        if isinstance(props, dict):
+            for name, sub in props.items():
+                child = pointer + "/" + str(name).replace("~", "~0").replace("/", "~1")
+                resolved, sub_base = bundled.resolve(sub, base)
+                if not isinstance(resolved, dict):
+                    resolved = {}
+                resolved = _merge_all_of(resolved, bundled, sub_base)
+                info = FieldInfo(child, resolved, name in required, parent_required, str(resolved.get("title", "")))
+                table[child] = info
+                visit(sub, base, child, parent_required and name in required, depth + 1)
+        items = node.get("items")
+        if isinstance(items, dict):
+            visit(items, base, pointer + "/*", parent_required, depth + 1)
+
+    visit(bundled.schema, bundled.root_uri, "", True, 0)
+    return table
+
+
+def leaf_fields(table: dict[str, FieldInfo]) -> list[FieldInfo]:
+    """Fields that hold values (not objects that only group other fields)."""
+    parents = set()
+    for p in table:
+        parts = p.split("/")
+        parents.update("/".join(parts[:i]) for i in range(2, len(parts)))
+    return [f for p, f in table.items() if p not in parents or f.types - {"object", "array"}]
+
+
+def clone_table(table: dict[str, FieldInfo]) -> dict[str, FieldInfo]:
+    return {p: FieldInfo(f.pointer, copy.deepcopy(f.schema), f.required, f.parent_required, f.title) for p, f in table.items()}
+
+
+@dataclass
+class FieldRef:
+    """Where a consumer field's value comes from at the provider."""
+
+    consumer: str
+    provider: str
+    via: str = "same name"  # same name | from | adapter
+    notes: list[str] = field(default_factory=list)

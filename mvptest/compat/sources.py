@@ -1,0 +1,195 @@
+"""Where compat's evidence comes from: a provider's data export, the built-in sandbox, or the live provider."""
+
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+from mvptest.compat.engine import Sample
+from mvptest.errors import InputError, UsageError
+from mvptest.spec.model import Interface
+
+DEFAULT_LIVE_RATE = 5.0  # requests per second: a provider in production is not ours to load
+DEFAULT_SAMPLES = 200
+
+
+class DataSample(Sample):
+    """Every record of a data file, in any form ``validate`` reads (JSON, NDJSON, CSV, .xlsx)."""
+
+    def __init__(self, path: Path, provider: Interface, *, encoding: str | None = None, sheet: str | None = None,
+                 limit: int | None = None) -> None:
+        super().__init__()
+        from mvptest.spec.loader import display_path
+
+        self.path = path
+        self.provider = provider
+        self.encoding = encoding
+        self.sheet = sheet
+        self.limit = limit
+        self.label = f"data: {display_path(path)}"
+
+    def __iter__(self) -> Iterator[Any]:
+        from mvptest.validation.readers import Unparsable, open_source
+
+        source = open_source(self.path, bundled=self.provider.response_schema, encoding=self.encoding, sheet=self.sheet)
+        n = 0
+        for _line, record in source:
+            if isinstance(record, Unparsable):
+                self.unusable["unparsable"] += 1
+                continue
+            if not isinstance(record, dict):
+                self.unusable["not an object"] += 1
+                continue
+            yield record
+            n += 1
+            if self.limit is not None and n >= self.limit:
+                return
+
+
+class _HttpSample(Sample):
+    """GET the provider interface N times with parameters from pools (or synthetic ones) and yield the bodies."""
+
+    def __init__(self, provider: Interface, base_url: str, *, samples: int, seed: int, pools: dict[str, list[Any]],
+                 rate: float | None, timeout_s: float, headers: dict[str, str] | None = None) -> None:
+        super().__init__()
+        from mvptest.run.plan import RequestFactory
+
+        self.provider = provider
+        self.base_url = base_url.rstrip("/")
+        self.samples = samples
+        self.rng = random.Random(seed)
+        self.factory = RequestFactory(provider, pools, seed=seed)
+        self.rate = rate
+        self.timeout_s = timeout_s
+        self.headers = headers or {}
+
+    def __iter__(self) -> Iterator[Any]:
+        import requests
+
+        session = requests.Session()
+        session.trust_env = False  # no proxy from the environment: traffic goes only where the user pointed it
+        interval = 1.0 / self.rate if self.rate else 0.0
+        next_at = time.monotonic()
+        refused = 0
+        try:
+            for _ in range(self.samples):
+                if interval:
+                    now = time.monotonic()
+                    if now < next_at:
+                        time.sleep(next_at - now)
+                    next_at = max(now, next_at) + interval
+                path, headers, body = self.factory.build(self.rng)
+                self.requests += 1
+                try:
+                    resp = session.request(self.provider.method, self.base_url + path, headers={**self.headers, **headers},
+                                           data=body, timeout=self.timeout_s)
+                except requests.ConnectionError as exc:
+                    refused += 1
+                    self.unusable["connection failed"] += 1
+                    if refused >= 3 and self.requests == refused:
+                        from mvptest.errors import TargetUnreachable
+
+                        raise TargetUnreachable(f"{self.base_url} refuses connections ({exc.__class__.__name__})",
+                                                hint="is the provider running, and is the URL right?") from None
+                    continue
+                except requests.Timeout:
+                    self.unusable["timeout"] += 1
+                    continue
+                if resp.status_code != self.provider.response_status:
+                    self.unusable[f"status {resp.status_code}"] += 1
+                    continue
+                try:
+                    record = resp.json()
+                except ValueError:
+                    self.unusable["not JSON"] += 1
+                    continue
+                yield record
+        finally:
+            session.close()
+
+
+class LiveSample(_HttpSample):
+    def __init__(self, provider: Interface, url: str, **kw: Any) -> None:
+        super().__init__(provider, url, **kw)
+        rate = kw.get("rate")
+        self.label = f"live: {url} ({self.samples} requests" + (f" at {rate:g}/s)" if rate else ")")
+
+
+class SandboxSample(_HttpSample):
+    """The built-in sandbox of the provider's spec, started in this process on a free loopback port."""
+
+    def __init__(self, provider: Interface, *, seed: int, **kw: Any) -> None:
+        from mvptest.sandbox.app import SandboxApp
+        from mvptest.sandbox.server import SandboxThread
+
+        self.thread = SandboxThread(SandboxApp([provider], seed=seed))
+        url = self.thread.start()
+        super().__init__(provider, url, seed=seed, **kw)
+        self.label = f"sandbox (seed {seed}, {self.samples} requests)"
+
+    def __iter__(self) -> Iterator[Any]:
+        try:
+            yield from super().__iter__()
+        finally:
+            self.thread.stop()
+
+
+def load_params(path: Path) -> dict[str, list[Any]]:
+    """Parameter values for live sampling: a CSV with a header row (one column per parameter) or a JSON list of
+    objects / an object of lists."""
+    import csv
+    import json
+
+    from mvptest.spec.loader import display_path
+
+    where = display_path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError("no such file", where=where) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read: {exc}", where=where, hint="save it as UTF-8") from None
+    pools: dict[str, list[Any]] = {}
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"not JSON: {exc.msg}", where=f"{where}:{exc.lineno}") from None
+        if isinstance(data, dict) and all(isinstance(v, list) for v in data.values()):
+            pools = {str(k): list(v) for k, v in data.items()}
+        elif isinstance(data, list) and all(isinstance(v, dict) for v in data):
+            for row in data:
+                for k, v in row.items():
+                    pools.setdefault(str(k), []).append(v)
+        else:
+            raise InputError("expected a list of objects or an object of lists", where=where)
+    else:
+        rows = list(csv.reader(text.splitlines()))
+        if len(rows) < 2:
+            raise InputError("needs a header row and at least one row of values", where=where)
+        header = [h.strip() for h in rows[0]]
+        for line_no, row in enumerate(rows[1:], start=2):
+            if len(row) != len(header):
+                raise InputError(f"has {len(row)} cells, the header has {len(header)}", where=f"{where}:{line_no}")
+            for name, cell in zip(header, row):
+                if cell != "":
+                    pools.setdefault(name, []).append(cell)
+    pools = {k: v for k, v in pools.items() if v}
+    if not pools:
+        raise InputError("holds no parameter values", where=where)
+    return pools
+
+
+def check_live_url(url: str, allowed: tuple[str, ...]) -> None:
+    from urllib.parse import urlsplit
+
+    from mvptest.run.plan import host_allowed
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"--live {url!r} is not an http(s) URL", hint="e.g. --live https://provider.example.gov.cn")
+    if not host_allowed(url, list(allowed)):
+        raise UsageError(f"--live {parts.hostname} is not a loopback address",
+                         hint=f"requests go to another machine only when you say so: add --allow-host {parts.hostname}")

@@ -1,0 +1,252 @@
+"""Reports of ``compat``: the console view, and the format-issue report a department sends (JSON, Markdown, CSV),
+in the consumer's terms; the suggested adapter as YAML."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from mvptest import atomic
+from mvptest.compat.engine import PairResult
+
+
+@dataclass
+class CompatReport:
+    pairs: list[PairResult]
+    masked: bool = True
+
+    @property
+    def compatible(self) -> bool:
+        return all(p.compatible for p in self.pairs)
+
+    @property
+    def interrupted(self) -> bool:
+        return any(p.evidence is not None and p.evidence.interrupted for p in self.pairs)
+
+    @property
+    def standardization_rate(self) -> float:
+        """Over every pair: the consumer-required fields served compatibly, out of all consumer-required fields."""
+        total = sum(len(p.required_fields) for p in self.pairs)
+        good = sum(len(p.compatible_fields) for p in self.pairs)
+        return good / total if total else 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {
+            "schema_version": 1,
+            "compatible": self.compatible,
+            "standardization_rate": round(self.standardization_rate, 4),
+            "masked": self.masked,
+            "pairs": [p.to_dict() for p in self.pairs],
+        }
+        if self.interrupted:
+            out["interrupted"] = True
+        return out
+
+
+def _dept(name: str, key: str) -> str:
+    return f"{name} ({key})" if name else key
+
+
+def _pair_title(p: PairResult) -> str:
+    prov = p.provider.department.name or p.provider.department.id
+    cons = p.consumer.department.name or p.consumer.department.id
+    return f"{cons} ← {prov}: {p.consumer.title or p.consumer.id} ({p.consumer.key} ← {p.provider.key})"
+
+
+def _evidence_cell(issue: Any) -> str:
+    if not issue.has_evidence:
+        return "schemas"
+    note = "" if issue.predicted else " (data only" + (", provider defect)" if issue.provider_defects else ")")
+    return f"{issue.failing:,}/{issue.checked:,}{note}"
+
+
+def _field_cell(issue: Any) -> str:
+    return f"{issue.field} {issue.title}".strip()
+
+
+def _pct(x: float) -> str:
+    return f"{x * 100:.1f} %"
+
+
+class ConsoleReporter:
+    def __init__(self, out: Console, err: Console, *, masked: bool = True) -> None:
+        self.out = out
+        self.err = err
+        self.masked = masked
+
+    def pair(self, p: PairResult) -> None:
+        out = self.out
+        out.print(f"[bold]{_pair_title(p)}[/]")
+        if p.adapter is not None:
+            out.print(f"adapter: {p.adapter.source} ({len(p.adapter.steps)} steps)")
+        if p.evidence is not None:
+            ev = p.evidence
+            unusable = ", ".join(f"{why}: {n}" for why, n in sorted(ev.unusable.items()))
+            out.print(f"evidence: {ev.source}: {ev.records:,} records checked, {ev.failing_records:,} fail the consumer's "
+                      f"requirement" + (f"; {sum(ev.unusable.values())} gave no record ({unusable})" if unusable else "")
+                      + ("; [yellow]interrupted[/]" if ev.interrupted else ""))
+        if p.issues:
+            table = Table(show_lines=False, title_justify="left")
+            evidence = p.evidence is not None
+            cols = ["field (consumer)", "kind", "consumer requires", "provider sends"]
+            if evidence:
+                cols += ["failing/checked", "examples (masked)" if self.masked else "examples"]
+            for col in cols + ["suggestion"]:
+                table.add_column(col)
+            for i in p.issues:
+                kind = i.kind + (" (unit)" if i.aspect == "unit" else "") + (" [yellow](warning)[/]" if i.severity == "warning" else "")
+                row = [_field_cell(i), kind, i.consumer, i.provider]
+                if evidence:
+                    row += [_evidence_cell(i), ", ".join(i.examples)]
+                table.add_row(*row, i.suggestion)
+            out.print(table)
+        verdict = "[green]compatible[/]" if p.compatible else "[red]incompatible[/]"
+        warnings = len(p.issues) - len(p.errors)
+        out.print(f"{verdict}: {len(p.errors)} errors, {warnings} warnings; standardization rate "
+                  f"{_pct(p.standardization_rate)} ({len(p.compatible_fields)} of {len(p.required_fields)} required fields)")
+        out.print()
+
+    def matrix(self, report: CompatReport) -> None:
+        table = Table(title="Department matrix", title_justify="left")
+        for col in ("consumer", "provider", "compatible", "errors", "warnings", "standardization rate"):
+            table.add_column(col, justify="right" if col in ("errors", "warnings", "standardization rate") else "left")
+        for p in report.pairs:
+            table.add_row(
+                _dept(p.consumer.department.name, p.consumer.key), _dept(p.provider.department.name, p.provider.key),
+                "[green]yes[/]" if p.compatible else "[red]no[/]", str(len(p.errors)), str(len(p.issues) - len(p.errors)),
+                f"{_pct(p.standardization_rate)} ({len(p.compatible_fields)}/{len(p.required_fields)})",
+            )
+        self.out.print(table)
+        verdict = "[green]all pairs compatible[/]" if report.compatible else (
+            f"[red]{sum(not p.compatible for p in report.pairs)} of {len(report.pairs)} pairs incompatible[/]")
+        self.out.print(f"{verdict}; standardization rate {_pct(report.standardization_rate)} over every pair")
+
+
+# --------------------------------------------------------------------------- files
+
+
+def write_json(report: CompatReport, path: Path) -> None:
+    atomic.write_text(path, json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n")
+
+
+def _md(text: Any) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(report: CompatReport) -> str:
+    lines = ["# 接口字段格式问题报告 Format-issue report", ""]
+    verdict = "compatible" if report.compatible else "**incompatible**"
+    lines += [f"{len(report.pairs)} provider/consumer pair(s): {verdict}; standardization rate "
+              f"{_pct(report.standardization_rate)}." + (" Examples are masked." if report.masked else ""), ""]
+    if len(report.pairs) > 1:
+        lines += ["| consumer | provider | compatible | errors | warnings | standardization rate |", "|---|---|---|---:|---:|---:|"]
+        for p in report.pairs:
+            lines.append(f"| {_md(_dept(p.consumer.department.name, p.consumer.key))} | "
+                         f"{_md(_dept(p.provider.department.name, p.provider.key))} | {'yes' if p.compatible else 'no'} | "
+                         f"{len(p.errors)} | {len(p.issues) - len(p.errors)} | {_pct(p.standardization_rate)} |")
+        lines.append("")
+    for p in report.pairs:
+        lines += [f"## {_md(_pair_title(p))}", ""]
+        lines.append(f"- consumer: {_md(_dept(p.consumer.department.name, p.consumer.department.id))}, "
+                     f"requirement `{p.consumer.key}` {_md(p.consumer.title)}")
+        lines.append(f"- provider: {_md(_dept(p.provider.department.name, p.provider.department.id))}, "
+                     f"interface `{p.provider.key}` {_md(p.provider.title)}")
+        if p.adapter is not None:
+            lines.append(f"- adapter applied: `{_md(p.adapter.source)}` ({len(p.adapter.steps)} steps)")
+        if p.evidence is not None:
+            ev = p.evidence
+            lines.append(f"- evidence: {_md(ev.source)}; {ev.records:,} records checked, {ev.failing_records:,} fail the "
+                         "consumer's requirement" + ("; interrupted" if ev.interrupted else ""))
+        lines.append(f"- verdict: {'compatible' if p.compatible else '**incompatible**'}, {len(p.errors)} errors, "
+                     f"{len(p.issues) - len(p.errors)} warnings; standardization rate {_pct(p.standardization_rate)} "
+                     f"({len(p.compatible_fields)} of {len(p.required_fields)} required fields)")
+        lines.append("")
+        if not p.issues:
+            lines += ["No format issues.", ""]
+            continue
+        by_field: dict[str, list[Any]] = {}
+        for i in p.issues:
+            by_field.setdefault(i.field, []).append(i)
+        for name, issues in by_field.items():
+            title = issues[0].title
+            lines += [f"### `{name}` {_md(title)}".rstrip(), ""]
+            lines += ["| kind | severity | consumer requires | provider sends | how often | examples | suggested adjustment |",
+                      "|---|---|---|---|---|---|---|"]
+            for i in issues:
+                often = (f"{i.failing:,} of {i.checked:,} records" if i.has_evidence else "by the schemas") + (
+                    "" if i.predicted else " (the schemas did not predict it)") + (
+                    f"; {i.provider_defects:,} break the provider's own schema (a data defect at the provider)"
+                    if i.provider_defects else "")
+                lines.append("| " + " | ".join(_md(x) for x in (
+                    i.kind + (" (unit)" if i.aspect == "unit" else ""), i.severity, i.consumer, i.provider, often,
+                    ", ".join(f"`{e}`" for e in i.examples), i.suggestion)) + " |")
+            lines.append("")
+        steps = p.suggested_steps()
+        if steps and not p.compatible:
+            lines += ["Suggested adapter (`mvptest compat ... --suggest-adapter FILE` writes it):", "", "```yaml",
+                      render_adapter(p).rstrip(), "```", ""]
+    return "\n".join(lines) + "\n"
+
+
+def write_markdown(report: CompatReport, path: Path) -> None:
+    atomic.write_text(path, render_markdown(report))
+
+
+CSV_COLUMNS = ["consumer_department", "consumer", "provider_department", "provider", "field", "title", "kind", "aspect",
+               "severity", "consumer_requires", "provider_sends", "checked", "failing", "examples", "suggestion",
+               "predicted_by_schemas"]
+
+
+def write_csv(report: CompatReport, path: Path) -> None:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(CSV_COLUMNS)
+    for p in report.pairs:
+        for i in p.issues:
+            writer.writerow([
+                p.consumer.department.name or p.consumer.department.id, p.consumer.key,
+                p.provider.department.name or p.provider.department.id, p.provider.key, i.field, i.title, i.kind, i.aspect,
+                i.severity, i.consumer, i.provider, i.checked if i.has_evidence else "", i.failing if i.has_evidence else "",
+                " | ".join(i.examples), i.suggestion, "yes" if i.predicted else "no",
+            ])
+    # UTF-8 with BOM so that Excel on Chinese Windows opens it without mojibake.
+    atomic.write_text(path, buf.getvalue(), encoding="utf-8-sig")
+
+
+# --------------------------------------------------------------------------- the suggested adapter
+
+
+def render_adapter(p: PairResult) -> str:
+    import yaml
+
+    from mvptest.compat.adapter import Adapter
+
+    steps = p.suggested_steps()
+    adapter = Adapter(steps, p.provider.key, p.consumer.key)
+    undecided = [(s["map"]["field"], k) for s in steps if "map" in s for k, v in s["map"]["values"].items() if v is None]
+    manual = [i for i in p.errors if not i.step]
+    head = [
+        f"# Adapter: {p.provider.department.name or p.provider.department.id} {p.provider.key} -> "
+        f"{p.consumer.department.name or p.consumer.department.id} {p.consumer.key}",
+        "# Written by mvptest compat --suggest-adapter. Steps run in order on every provider record;",
+        "# check it with: mvptest compat PROVIDER_SPEC CONSUMER_SPEC --adapter THIS_FILE",
+    ]
+    if undecided:
+        head.append("# DECIDE: these provider values have no consumer code yet (null): "
+                    + ", ".join(f"{f} {v!r}" for f, v in undecided))
+    if manual:
+        head.append("# Not adjustable by an adapter (needs the departments to agree): "
+                    + "; ".join(f"{i.field} {i.kind}" for i in manual))
+    body = yaml.safe_dump(adapter.to_dict(), allow_unicode=True, sort_keys=False, default_flow_style=None, width=110)
+    return "\n".join(head) + "\n" + body
+
+
+def write_adapter(p: PairResult, path: Path) -> None:
+    atomic.write_text(path, render_adapter(p))
