@@ -447,3 +447,66 @@ def test_usage_errors(cli):
     assert r.exit_code == 2 and "holds no interface" in r.stderr
     r = cli("compat", MARKET, TAX, "--data", "nope.ndjson")
     assert r.exit_code == 2 and "nope.ndjson" in r.stderr
+
+
+def test_sandbox_evidence_second_pair_folds_consequences_into_the_predicted_issue(cli, tmp_path):
+    out = tmp_path / "m.json"
+    r = cli("compat", SOCIAL, MEDICAL, "--sandbox", "--samples", "80", "--json-out", out)
+    assert r.exit_code == 1, r
+    pair = json.loads(out.read_text("utf-8"))["pairs"][0]
+    issues = {(i["field"], i["kind"]): i for i in pair["issues"]}
+    # "2" fails both the integer type and the enum [0, 1, 2, 9]; 8000.5 元 fails the integer type of 分: one issue each
+    assert set(issues) == {("/birthDate", "format-mismatch"), ("/gender", "type-mismatch"),
+                           ("/monthlyBase", "format-mismatch"), ("/mobile", "optional-field")}
+    assert all(i["predicted_by_schemas"] for i in pair["issues"])
+    assert issues[("/gender", "type-mismatch")]["evidence"]["failing"] == 80
+    mobile = issues[("/mobile", "optional-field")]
+    assert 0 < mobile["evidence"]["failing"] < 80 and mobile["severity"] == "error"
+
+
+def test_sandbox_serves_the_adapted_view(cli, tmp_path):
+    """mvptest sandbox --adapter: what the consumer will receive once the adjustment is in place."""
+    import signal
+    import subprocess
+    import sys
+
+    import requests
+
+    from mvptest.compat.engine import consumer_view
+    from mvptest.validation.compiled import CompiledSchema
+
+    adapter = tmp_path / "tax.yaml"
+    cli("compat", MARKET, TAX, "--suggest-adapter", adapter)
+    proc = subprocess.Popen([sys.executable, "-m", "mvptest", "sandbox", str(MARKET), "--port", "0", "--adapter", str(adapter)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("listening on "), proc.stderr.read()
+        url = line.split()[-1]
+        _, req = _pair(MARKET, TAX)
+        consumer = CompiledSchema(req.schema, format_options=req.format_options)
+        provider = CompiledSchema(load_specs([MARKET]).interface("enterprise-registration").response_schema)
+        with requests.Session() as s:
+            for code in ("91110000600037341L", "91350100M000100Y43"):
+                body = s.get(f"{url}/api/v1/enterprises/{code}", timeout=5).json()
+                assert body["uscc"] == code
+                assert len(body["establishedDate"]) == 8 and body["status"] in ("01", "02", "03", "04")
+                assert consumer.errors(consumer_view(body, {"/taxpayerName": "/enterpriseName"})) == []
+                assert not provider.is_valid(body)  # no longer the provider's own format
+            # the search interface of the same spec is not adapted
+            found = s.get(f"{url}/api/v1/enterprises", params={"name": "科技"}, timeout=5).json()
+            assert all(len(e["establishedDate"]) == 10 for e in found["items"])
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
+        proc.stdout.close()
+        proc.stderr.close()
+
+
+def test_sandbox_refuses_an_adapter_for_another_provider(cli, tmp_path):
+    adapter = tmp_path / "med.yaml"
+    cli("compat", SOCIAL, MEDICAL, "--suggest-adapter", adapter)
+    r = cli("sandbox", MARKET, "--port", "0", "--adapter", adapter)
+    assert r.exit_code == 2 and "social-security/insured-person" in r.stderr
+    r = cli("sandbox", MARKET, "--port", "0", "--adapter", DATA / "adapters" / "unknown-step.yaml")
+    assert r.exit_code == 2 and "unknown-step.yaml:4:5" in r.stderr

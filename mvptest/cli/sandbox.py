@@ -26,10 +26,12 @@ _RATE = click.FloatRange(0, 1)
 @click.option("--reset-rate", default=0.0, type=_RATE, help="Share of requests whose connection is reset.")
 @click.option("--timeout-rate", default=0.0, type=_RATE, help="Share of requests never answered (the client times out).")
 @click.option("--hang-s", default=300.0, show_default=True, type=click.FloatRange(0.1), help="How long an unanswered request is held.")
+@click.option("--adapter", type=_PATH, metavar="FILE",
+              help="Serve the adapted view of the adapter's provider interface (mvptest compat --suggest-adapter writes one).")
 @click.option("--spec-root", type=_PATH, help="Folder that $ref may not leave (default: the spec's folder).")
 def sandbox(specs: tuple[Path, ...], interfaces: tuple[str, ...], host: str, port: int, seed: int, latency_ms: str,
             error_rate: float, invalid_rate: float, reset_rate: float, timeout_rate: float, hang_s: float,
-            spec_root: Path | None) -> int:
+            adapter: Path | None, spec_root: Path | None) -> int:
     """Serve every interface of the SPECS (files or folders) with synthetic data valid by construction.
 
     \b
@@ -44,6 +46,7 @@ def sandbox(specs: tuple[Path, ...], interfaces: tuple[str, ...], host: str, por
       mvptest sandbox specs/market-supervision/enterprise-registration.yaml
       mvptest sandbox specs/market-supervision/enterprise-registration.yaml --port 0 \\
           --latency-ms p50=20,p99=80 --error-rate 0.001 --invalid-rate 0.01
+      mvptest sandbox specs/market-supervision/enterprise-registration.yaml --adapter tax-adapter.yaml
 
     Runs until Ctrl-C. Exit 2 when the spec is invalid or the port is in use.
     """
@@ -69,7 +72,17 @@ def sandbox(specs: tuple[Path, ...], interfaces: tuple[str, ...], host: str, por
         raise InputError("holds no interface to serve", where=where, hint="the sandbox serves kind: interface specs")
     faults = FaultConfig(latency=LatencyModel.parse(latency_ms), error_rate=error_rate, invalid_rate=invalid_rate,
                          reset_rate=reset_rate, timeout_rate=timeout_rate, hang_s=hang_s)
-    app = SandboxApp(chosen, seed=seed, faults=faults)
+    transforms = {}
+    if adapter is not None:
+        from mvptest.compat.adapter import load_adapter
+
+        loaded_adapter = load_adapter(adapter)
+        keys = [i.key for i in chosen if not loaded_adapter.provider or loaded_adapter.provider in (i.key, i.id)]
+        if not keys:
+            raise InputError(f"adapts {loaded_adapter.provider}, which these specs do not serve", where=str(adapter),
+                             hint="interfaces: " + ", ".join(i.key for i in chosen))
+        transforms = {k: loaded_adapter.apply for k in keys}
+    app = SandboxApp(chosen, seed=seed, faults=faults, transforms=transforms)
     server = SandboxServer(app, host=host, port=port)
     try:
         if not ipaddress.ip_address(host).is_loopback:
@@ -83,6 +96,8 @@ def sandbox(specs: tuple[Path, ...], interfaces: tuple[str, ...], host: str, por
             example = app.describe_route(route)["example"]
             err.print(f"  {route.interface.method:6} {route.interface.path}   e.g. {srv.url}{example}")
         err.print(f"  stats: {srv.url}/__mvptest/stats   faults: {faults.describe()}   seed: {seed}")
+        if transforms:
+            err.print(f"  adapted by {adapter} ({', '.join(transforms)}): the consumer's view, not the provider's schema")
         err.print("Ctrl-C to stop")
 
     serve_forever(server, on_ready=ready)

@@ -200,6 +200,9 @@ class EvidenceCollector:
         self.predicted = {(i.field, i.kind) for i in result.issues}
         # fields with a predicted type mismatch: what else fails there (the enum of the other type) is its consequence
         self.error_fields = {i.field: i.kind for i in result.issues if i.kind == "type-mismatch"}
+        # and a unit scaled to an integer (元 to 分) answers for the integer type too
+        self.error_fields.update({i.field: i.kind for i in result.issues
+                                  if i.aspect == "unit" and i.step and i.step["scale"].get("integer")})
         self.unit_fields = [i.field for i in result.issues if i.aspect == "unit"]
         itf = result.provider
         self.provider_compiled = CompiledSchema(itf.response_schema, format_options=itf.format_options, mask=mask)
@@ -210,13 +213,14 @@ class EvidenceCollector:
             record = self.adapter.apply(record)
         view = consumer_view(record, self.result.sources)
         self.evidence.records += 1
+        seen: set[tuple[str, str]] = set()
         for name in self.unit_fields:
             found, value = get_value(view, name)
             if found and isinstance(value, (int, float)) and not isinstance(value, bool):
                 self._count((name, "format-mismatch"), value, name, "error", None, "")
+                seen.add((name, "format-mismatch"))
         if self.compiled.is_valid(view):
             return
-        seen: set[tuple[str, str]] = set()
         failing = False
         own: set[str] | None = None  # fields where the record breaks the provider's own schema
         for err in self.compiled.errors(view):

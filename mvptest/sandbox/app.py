@@ -115,8 +115,13 @@ class SandboxStats:
 class SandboxApp:
     """Serves every interface of the given specs with synthetic data valid by construction, faults on request."""
 
-    def __init__(self, interfaces: list[Interface], *, seed: int = 0, faults: FaultConfig | None = None) -> None:
+    def __init__(self, interfaces: list[Interface], *, seed: int = 0, faults: FaultConfig | None = None,
+                 transforms: dict[str, Any] | None = None) -> None:
+        """``transforms``: interface key -> a function (e.g. a compat Adapter's ``apply``) that turns each generated
+        record into the view served, for ``mvptest sandbox --adapter``."""
         from mvptest.synth import Synthesizer
+
+        self.transforms = transforms or {}
 
         if not interfaces:
             raise ValueError("no interfaces to serve")
@@ -132,7 +137,9 @@ class SandboxApp:
             params = []
             param_synths = {}
             for p in itf.parameters:
-                compiled = CompiledSchema(p.schema, mask=True) if p.schema is not None else None
+                # the spec's format options decide what a parameter may be: a code the spec downgrades to a
+                # warning (a legacy pilot credit code, a lower-case x) is served, as the provider serves it
+                compiled = CompiledSchema(p.schema, format_options=itf.format_options, mask=True) if p.schema is not None else None
                 params.append(_Param(p.name, p.location, p.required, _root(p.schema), compiled.is_valid if compiled else None, compiled))
                 if p.schema is not None:
                     param_synths[p.name] = Synthesizer(p.schema)
@@ -146,6 +153,8 @@ class SandboxApp:
     # ------------------------------------------------------------------------------------------ requests
     def handle(self, method: str, target: str, body: bytes = b"") -> tuple[Reply, str | None]:
         """The reply to one request, and the interface it was for (None for control and unknown paths)."""
+        if not target.startswith("/"):
+            target = _origin_form(target)
         path, _, query = target.partition("?")
         if path.startswith(CONTROL_PREFIX):
             return self._control(path, query), None
@@ -188,13 +197,15 @@ class SandboxApp:
             if p.check is not None and not p.check(value):
                 assert p.compiled is not None
                 errors = p.compiled.errors(value)
-                first = errors[0] if errors else None
-                self.stats.count(itf.key, "bad_request", None)
-                return _json(400, {
-                    "error": "invalid-parameter", "parameter": p.name, "in": p.location,
-                    "expected": first.expected if first else "",
-                    "message": f"{p.name}: {first.message}" if first else f"{p.name} is not valid",
-                })
+                hard = [e for e in errors if e.severity == "error"]
+                if hard or not errors:
+                    first = hard[0] if hard else None
+                    self.stats.count(itf.key, "bad_request", None)
+                    return _json(400, {
+                        "error": "invalid-parameter", "parameter": p.name, "in": p.location,
+                        "expected": first.expected if first else "",
+                        "message": f"{p.name}: {first.message}" if first else f"{p.name} is not valid",
+                    })
             values[p.name] = value
         if itf.request_schema is not None and itf.method in ("POST", "PUT", "PATCH"):
             problem = self._check_body(itf, body)
@@ -226,7 +237,11 @@ class SandboxApp:
             digest = hashlib.blake2b(repr((self.seed, key)).encode(), digest_size=8).digest()
             rng = random.Random(int.from_bytes(digest, "big"))
             overrides = {name: values[name] for name in route.echo if name in values}
-            body = orjson.dumps(route.synth.generate(rng, overrides=overrides or None))
+            record = route.synth.generate(rng, overrides=overrides or None)
+            transform = self.transforms.get(route.interface.key)
+            if transform is not None:
+                record = transform(record)
+            body = orjson.dumps(record)
             if len(self._cache) >= CACHE_LIMIT:
                 self._cache.pop(next(iter(self._cache)))
             self._cache[key] = body
@@ -290,6 +305,16 @@ def _root(bundled: Any) -> Any:
         return None
     node, _ = bundled.resolve(bundled.schema)
     return node
+
+
+def _origin_form(target: str) -> str:
+    """``http://host:port/a?b`` -> ``/a?b``: the absolute form a server must accept (RFC 9112 3.2.2)."""
+    scheme, sep, rest = target.partition("://")
+    if not sep or scheme.lower() not in ("http", "https"):
+        return target
+    cut = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
+    tail = rest[cut:]
+    return tail if tail.startswith("/") else "/" + tail
 
 
 def _ascii(text: str) -> str:
