@@ -269,7 +269,7 @@ class SandboxApp:
             payload = self.stats.to_dict()
             payload["seed"] = self.seed
             payload["faults"] = self.faults.describe()
-            if "reset=1" in query:
+            if parse_qsl(query).count(("reset", "1")):
                 self.stats = SandboxStats()
             return _json(200, payload)
         if name == "routes":
