@@ -25,7 +25,11 @@ def write_bytes(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise InputError(f"cannot write here: {exc.strerror}", where=str(path),
+                             hint="give a file name" if path.is_dir() else "") from None
     except BaseException:
         try:
             os.unlink(tmp)

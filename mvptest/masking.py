@@ -17,10 +17,8 @@ def mask_text(text: str) -> str:
     n = len(text)
     if n <= 1:
         return "*"
-    if n == 2:
-        return text[0] + "*"
-    if n <= 4:
-        return text[0] + "*" * (n - 2) + text[-1]
+    if n <= 4:  # a Chinese name: the family name only (张**), as the usual convention
+        return text[0] + "*" * (n - 1)
     head = min(6, n // 3)
     tail = min(4, n // 5)
     return text[:head] + "*" * (n - head - tail) + text[n - tail:]

@@ -244,7 +244,7 @@ def test_adapter_steps_change_values_as_documented():
 
 
 def test_suggested_adapter_round_trip_makes_both_pilot_pairs_compatible(cli, tmp_path):
-    for provider, consumer, steps in ((MARKET, TAX, 3), (SOCIAL, MEDICAL, 3)):
+    for provider, consumer, steps in ((MARKET, TAX, 4), (SOCIAL, MEDICAL, 3)):
         adapter = tmp_path / f"{consumer.parent.name}.yaml"
         r = cli("compat", provider, consumer, "--suggest-adapter", adapter)
         assert r.exit_code == 1, r
@@ -252,6 +252,8 @@ def test_suggested_adapter_round_trip_makes_both_pilot_pairs_compatible(cli, tmp
         assert text.startswith("# Adapter:")
         loaded = load_adapter(adapter)
         assert len(loaded.steps) == steps
+        if consumer == TAX:  # the name the tax bureau reads with from: comes first, so the adapted view is its own
+            assert loaded.steps[0] == {"copy": {"from": "/enterpriseName", "to": "/taxpayerName"}}
         r = cli("compat", provider, consumer, "--adapter", adapter)
         assert r.exit_code == 0, r
         assert "compatible: 0 errors" in r.stdout and "100.0 %" in r.stdout
@@ -270,8 +272,10 @@ def test_adapter_values_from_the_pilot_adapter(tmp_path, cli):
     adapter = tmp_path / "a.yaml"
     cli("compat", MARKET, TAX, "--suggest-adapter", adapter)
     a = load_adapter(adapter)
-    out = a.apply({"establishedDate": "2004-12-20", "registeredCapital": 500, "status": "在业", "uscc": "x"})
-    assert out == {"establishedDate": "20041220", "registeredCapital": 5_000_000, "status": "01", "uscc": "x"}
+    out = a.apply({"establishedDate": "2004-12-20", "registeredCapital": 500, "status": "在业", "uscc": "x",
+                   "enterpriseName": "甲公司"})
+    assert out == {"establishedDate": "20041220", "registeredCapital": 5_000_000, "status": "01", "uscc": "x",
+                   "enterpriseName": "甲公司", "taxpayerName": "甲公司"}
 
 
 @pytest.mark.parametrize("name, message", [
@@ -510,3 +514,164 @@ def test_sandbox_refuses_an_adapter_for_another_provider(cli, tmp_path):
     assert r.exit_code == 2 and "social-security/insured-person" in r.stderr
     r = cli("sandbox", MARKET, "--port", "0", "--adapter", DATA / "adapters" / "unknown-step.yaml")
     assert r.exit_code == 2 and "unknown-step.yaml:4:5" in r.stderr
+
+
+# --------------------------------------------------------------------------- edge cases found in review
+
+
+def _write_pair(tmp_path: Path, provider_schema: dict, consumer_schema: dict, *, sensitive: list[str] = ()) -> tuple[Path, Path]:
+    prov = {"kind": "interface", "department": {"id": "p", "name": "提供"}, "interfaces": [{
+        "id": "x", "method": "GET", "path": "/x/{id}", "parameters": {"id": {"in": "path", "schema": {"type": "string"}}},
+        "response": {"status": 200, "schema": provider_schema}, "sensitive": list(sensitive)}]}
+    cons = {"kind": "requirement", "id": "x", "department": {"id": "c", "name": "使用"}, "consumes": "p/x",
+            "schema": consumer_schema}
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(prov, allow_unicode=True), "utf-8")
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(cons, allow_unicode=True), "utf-8")
+    return tmp_path / "p.yaml", tmp_path / "c.yaml"
+
+
+def test_sensitive_values_stay_masked_through_renames_objects_and_from(cli, tmp_path):
+    p, c = _write_pair(
+        tmp_path,
+        {"type": "object", "properties": {"legal": {"type": "string"}, "owner": {"type": "object", "properties": {
+            "name": {"type": "string"}, "idNumber": {"type": "string"}}}}},
+        {"type": "object", "required": ["boss", "owner"], "properties": {
+            "boss": {"type": "string", "maxLength": 2}, "owner": {"type": "string"}}},
+        sensitive=["/legal", "/owner/name"])
+    adapter = tmp_path / "a.yaml"
+    adapter.write_text("kind: adapter\nsteps:\n  - rename: {from: /legal, to: /boss}\n", "utf-8")
+    data = tmp_path / "d.ndjson"
+    data.write_text(json.dumps({"legal": "欧阳娜娜", "owner": {"name": "张三丰", "idNumber": "secretvalue"}},
+                               ensure_ascii=False) + "\n", "utf-8")
+    out = tmp_path / "o.json"
+    r = cli("compat", p, c, "--adapter", adapter, "--data", data, "--json-out", out)
+    assert r.exit_code == 1, r
+    text = out.read_text("utf-8") + r.stdout
+    assert "欧阳娜娜" not in text and "娜娜" not in text and "张三丰" not in text and "三丰" not in text
+    issues = {(i["field"], i["kind"]): i for i in json.loads(out.read_text("utf-8"))["pairs"][0]["issues"]}
+    assert issues[("/boss", "length-mismatch")]["evidence"]["examples"] == ["欧***"]
+    (owner,) = issues[("/owner", "type-mismatch")]["evidence"]["examples"]
+    assert json.loads(owner) == {"name": "张**", "idNumber": "secretvalue"}
+
+
+def test_array_items_renames_and_from_on_objects_reach_the_data(cli, tmp_path):
+    p, c = _write_pair(
+        tmp_path,
+        {"type": "object", "required": ["members", "owner"], "properties": {
+            "members": {"type": "array", "items": {"type": "object", "required": ["phone"],
+                                                   "properties": {"phone": {"type": "string"}}}},
+            "owner": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}}},
+        {"type": "object", "required": ["members", "boss"], "properties": {
+            "members": {"type": "array", "items": {"type": "object", "required": ["mobile"],
+                                                   "properties": {"mobile": {"type": "string"}}}},
+            "boss": {"type": "object", "from": "/owner", "required": ["name"], "properties": {"name": {"type": "string"}}}}})
+    data = tmp_path / "d.ndjson"
+    data.write_text(json.dumps({"members": [{"phone": "1"}, {"phone": "2"}], "owner": {"name": "n"}}) + "\n", "utf-8")
+    r = cli("compat", p, c)
+    assert "/boss/name" not in r.stdout  # read through the parent's from:
+    assert "/members/*/mobile" in r.stdout and "missing-field" in r.stdout
+    adapter = tmp_path / "a.yaml"
+    adapter.write_text("kind: adapter\nsteps:\n  - rename: {from: /members/*/phone, to: /members/*/mobile}\n", "utf-8")
+    r = cli("compat", p, c, "--adapter", adapter, "--data", data)
+    assert r.exit_code == 0, r
+    assert "1 records checked, 0 fail" in r.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("kind: adapter\nsteps:\n  - rename: {from: /members/*/phone, to: /mobiles/*/m}\n", "utf-8")
+    r = cli("compat", p, c, "--adapter", bad)
+    assert r.exit_code == 2 and "bad.yaml:3:5" in r.stderr and "last '*'" in r.stderr
+
+
+def test_nullable_and_null_enums_are_read_as_json(tmp_path):
+    p, c = _write_pair(
+        tmp_path,
+        {"type": "object", "properties": {
+            "day": {"anyOf": [{"type": "string", "format": "date"}, {"type": "null"}]},
+            "flag": {"enum": [1, 2, None]}}},
+        {"type": "object", "required": ["day", "flag"], "properties": {
+            "day": {"type": "string", "format": "date-compact"}, "flag": {"enum": [1, 2]}}})
+    itf, req = _pair(p, c)
+    issues = _by(check_pair(itf, req))
+    assert issues[("/day", "format-mismatch")].step == {"date": {"field": "/day", "from": "date", "to": "date-compact"}}
+    assert issues[("/day", "type-mismatch")].severity == "warning"  # may send null
+    flag = issues[("/flag", "enum-mismatch")]
+    assert "null" in flag.provider and "None" not in flag.provider
+    assert flag.step == {"map": {"field": "/flag", "values": {"null": None}}}
+    adapter = Adapter([{"map": {"field": "/flag", "values": {"null": 9}}}])
+    assert adapter.apply({"flag": None}) == {"flag": 9}
+
+
+def test_no_usable_record_is_never_compatible(cli, tmp_path):
+    empty = tmp_path / "empty.ndjson"
+    empty.write_text("", "utf-8")
+    adapter = tmp_path / "a.yaml"
+    cli("compat", MARKET, TAX, "--suggest-adapter", adapter)
+    assert cli("compat", MARKET, TAX, "--adapter", adapter).exit_code == 0
+    r = cli("compat", MARKET, TAX, "--adapter", adapter, "--data", empty)
+    assert r.exit_code == 1, r
+    assert "no usable record" in r.stdout
+
+
+def test_live_reports_never_show_credentials_and_count_what_gave_no_record(cli, tmp_path):
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            body = b"[1, 2]" if "91110000600037341L" in self.path else b"<html>oops</html>"
+            self.send_response(200 if b"[" in body else 500)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        params = tmp_path / "p.json"
+        params.write_text(json.dumps({"uscc": ["91110000600037341L", "91350100M000100Y43"]}), "utf-8")
+        out, md = tmp_path / "o.json", tmp_path / "o.md"
+        url = f"http://admin:S3cretPw@127.0.0.1:{server.server_port}/?access_token=TOK123"
+        r = cli("compat", MARKET, TAX, "--live", url, "--params", params, "--samples", "6", "--rate", "100",
+                "--json-out", out, "--md-out", md)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert r.exit_code == 1, r
+    for text in (r.output, out.read_text("utf-8"), md.read_text("utf-8")):
+        assert "S3cretPw" not in text and "TOK123" not in text and "admin" not in text
+    ev = json.loads(out.read_text("utf-8"))["pairs"][0]["evidence"]
+    assert ev["records"] == 0 and ev["requests"] == 6
+    assert sum(ev["unusable"].values()) == 6 and set(ev["unusable"]) <= {"not an object", "status 500"}
+    assert ev["source"] == f"live: http://127.0.0.1:{server.server_port}/ (6 requests at most 100/s)"
+
+
+def test_requirement_outside_the_provider_tree_and_mismatched_files(cli, tmp_path):
+    own = tmp_path / "tax.yaml"
+    own.write_text(TAX.read_text("utf-8"), "utf-8")
+    r = cli("compat", MARKET, own)
+    assert r.exit_code == 1 and "/establishedDate" in r.stdout, r
+    r = cli("compat", SOCIAL, TAX)
+    assert "consumes market-supervision/enterprise-registration; comparing it with social-security/insured-person" in r.stderr
+    med = tmp_path / "med.yaml"
+    cli("compat", SOCIAL, MEDICAL, "--suggest-adapter", med)
+    r = cli("compat", MARKET, TAX, "--adapter", med)
+    assert r.exit_code == 2 and "is an adapter for provider social-security/insured-person" in r.stderr
+    r = cli("compat", MARKET, TAX, "--suggest-adapter", tmp_path)
+    assert r.exit_code == 2 and "Is a directory" in r.stderr
+    typo = tmp_path / "typo.yaml"
+    typo.write_text("kind: adapter\nsteps:\n  - date: {field: /establishedDat, from: date, to: date-compact}\n", "utf-8")
+    r = cli("compat", MARKET, TAX, "--adapter", typo)
+    assert "adapter step 1 (date) names /establishedDat, which the provider does not serve" in r.stdout
+
+
+def test_csv_cells_are_not_formulas(cli, tmp_path):
+    p, c = _write_pair(tmp_path, {"type": "object", "properties": {"v": {"type": "string"}}},
+                       {"type": "object", "properties": {"v": {"type": "string", "pattern": "^[a-z]+$"}}})
+    data = tmp_path / "d.ndjson"
+    data.write_text(json.dumps({"v": "=HYPERLINK(\"http://x\")"}) + "\n", "utf-8")
+    out = tmp_path / "o.csv"
+    cli("compat", p, c, "--data", data, "--csv-out", out)
+    rows = list(csv.DictReader(out.read_text("utf-8-sig").splitlines()))
+    assert rows and all(not str(v).startswith("=") for row in rows for v in row.values())

@@ -29,7 +29,7 @@ _PATH = click.Path(path_type=Path)
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the sandbox data and of the sampled parameters.")
 @click.option("--adapter", "adapters", multiple=True, type=_PATH, metavar="FILE", help="Apply this adapter before checking (repeatable with --all: matched by provider and consumer).")
 @click.option("--suggest-adapter", type=_PATH, metavar="FILE", help="Write the adapter that removes what a mechanical adjustment can (with --all: a folder, one file per pair).")
-@click.option("--json-out", type=_PATH, help="Write the report as JSON (schema_version 1).")
+@click.option("--json-out", type=_PATH, help="Write the report as JSON (schema_version 1; with --all, default results/compat-matrix.json).")
 @click.option("--md-out", type=_PATH, help="Write the format-issue report as Markdown, for the departments.")
 @click.option("--csv-out", type=_PATH, help="Write the issues as CSV (UTF-8 with BOM, opens in Excel).")
 @click.option("--encoding", help="Encoding of a CSV --data file (default: detected).")
@@ -58,7 +58,9 @@ def compat(specs: tuple[Path, ...], all_dir: Path | None, interface: str | None,
           --sandbox --suggest-adapter tax-adapter.yaml --md-out tax-format-issues.md
       mvptest compat specs/market-supervision/enterprise-registration.yaml specs/tax/enterprise-registration.yaml \\
           --adapter tax-adapter.yaml
-      mvptest compat --all specs/ --json-out matrix.json
+      mvptest compat specs/social-security/insured-person.yaml specs/medical-insurance/insured-person.yaml \\
+          --data export.csv --csv-out issues.csv
+      mvptest compat --all specs/ --sandbox --suggest-adapter adapters/
 
     \b
     The report speaks the consumer's terms: its field names and titles, department names
@@ -113,6 +115,8 @@ def compat(specs: tuple[Path, ...], all_dir: Path | None, interface: str | None,
     full = report.CompatReport(results, masked=not no_mask)
     if all_dir is not None:
         reporter.matrix(full)
+        if json_out is None:
+            json_out = Path("results") / "compat-matrix.json"  # the matrix is always written as JSON
     for target, writer in ((json_out, report.write_json), (md_out, report.write_markdown), (csv_out, report.write_csv)):
         if target is not None:
             writer(full, target)
@@ -148,9 +152,15 @@ def _pairs(all_dir: Path | None, specs: tuple[Path, ...], interface: str | None,
     prov = load_specs([provider_path], spec_root=spec_root)
     if prov.errors:
         raise SpecError(prov.errors)
-    cons = load_specs([consumer_path], spec_root=spec_root)
-    if cons.errors:
-        raise SpecError(cons.errors)
+    # The requirement is loaded beside the provider named on the command line: a department's own requirement
+    # need not live in the provider's spec tree.
+    both = load_specs([provider_path, consumer_path], spec_root=spec_root)
+    cons_file = consumer_path.resolve()
+    cons = type(both)(requirements=[r for r in both.requirements if Path(r.source.path).resolve() == cons_file])
+    problems = [p for p in both.errors if "which no interface spec provides" not in p.message
+                and Path(p.where.path).resolve() == cons_file]
+    if problems:
+        raise SpecError(problems)
     if not prov.interfaces:
         raise InputError("holds no interface (kind: interface)", where=display_path(provider_path),
                          hint="the first argument is the provider's interface spec, the second the consumer's requirement")
@@ -171,6 +181,10 @@ def _pairs(all_dir: Path | None, specs: tuple[Path, ...], interface: str | None,
                                  where=display_path(provider_path),
                                  hint="choose one with --interface: " + ", ".join(i.id for i in prov.interfaces))
             itf = prov.interfaces[0]
+    if itf.key != req.consumes:
+        from mvptest.cli._console import consoles
+
+        consoles()[1].print(f"[yellow]warning:[/] {req.key} consumes {req.consumes}; comparing it with {itf.key} as asked")
     return [(itf, req)]
 
 
@@ -178,7 +192,12 @@ def _adapter_for(adapters: list[Any], provider: str, consumer: str, *, single: b
     if not adapters:
         return None
     if single and len(adapters) == 1:
-        return adapters[0]
+        a = adapters[0]
+        for declared, actual, role in ((a.provider, provider, "provider"), (a.consumer, consumer, "consumer")):
+            if declared and declared != actual:
+                raise InputError(f"is an adapter for {role} {declared}, not {actual}", where=a.source,
+                                 hint=f"suggest one for this pair with --suggest-adapter, or fix its {role}: key")
+        return a
     for a in adapters:
         if (not a.provider or a.provider == provider) and (not a.consumer or a.consumer == consumer):
             return a

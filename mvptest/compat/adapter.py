@@ -72,6 +72,53 @@ def set_value(record: dict[str, Any], pointer: str, value: Any) -> None:
     node[tokens[-1]] = value
 
 
+def _nodes(record: Any, tokens: list[str]) -> list[Any]:
+    """Every node the tokens reach; '*' walks every item of a list."""
+    nodes = [record]
+    for token in tokens:
+        nxt = []
+        for node in nodes:
+            if token == "*" and isinstance(node, list):
+                nxt.extend(node)
+            elif isinstance(node, dict) and token in node:
+                nxt.append(node[token])
+        nodes = nxt
+    return nodes
+
+
+def star_split(src: str, dst: str) -> tuple[str, str, str] | None:
+    """``/a/*/b`` and ``/a/*/c`` -> (``/a/*``, ``/b``, ``/c``): the shared prefix up to the last '*', and the rest.
+    None when neither pointer has a '*'; ValueError when the '*' do not sit at the same place."""
+    st, dt = _tokens(src), _tokens(dst)
+    if "*" not in st and "*" not in dt:
+        return None
+    last = max(i for i, t in enumerate(st) if t == "*") if "*" in st else -1
+    if last < 0 or st[: last + 1] != dt[: last + 1] or "*" in dt[last + 1:] or last + 1 >= min(len(st), len(dt)):
+        raise ValueError(f"{src} and {dst} must share the part up to the last '*'")
+    prefix = "/" + "/".join(st[: last + 1])
+    return prefix, src[len(prefix):], dst[len(prefix):]
+
+
+def copy_value(record: Any, src: str, dst: str, *, move: bool = False, only_missing: bool = False) -> None:
+    """Copy (or move) the value at ``src`` to ``dst`` in place, inside every array item when both go through '*'."""
+    split = star_split(src, dst)
+    if split is None:
+        items, s_rel, d_rel = [record], src, dst
+    else:
+        prefix, s_rel, d_rel = split
+        items = _nodes(record, _tokens(prefix))
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        found, value = get_value(item, s_rel)
+        if not found or (only_missing and get_value(item, d_rel)[0]):
+            continue
+        set_value(item, d_rel, copy.deepcopy(value))
+        if move:
+            for parent, key in _parents(item, _tokens(s_rel)):
+                parent.pop(key, None)
+
+
 def _transform(record: Any, pointer: str, fn: Callable[[Any], Any]) -> None:
     for parent, key in _parents(record, _tokens(pointer)):
         if key in parent:
@@ -171,24 +218,34 @@ class Adapter:
         for step in self.steps:
             (kind, args), = step.items()
             if kind in ("copy", "rename"):
-                found, value = get_value(out, args["from"])
-                if found:
-                    set_value(out, args["to"], copy.deepcopy(value))
-                    if kind == "rename":
-                        for parent, key in _parents(out, _tokens(args["from"])):
-                            parent.pop(key, None)
+                copy_value(out, args["from"], args["to"], move=kind == "rename")
             elif kind == "date":
                 _transform(out, args["field"], lambda v, a=args: _date(v, a["from"], a["to"]))
             elif kind == "scale":
                 _transform(out, args["field"], lambda v, a=args: _scale(v, float(a["factor"]), bool(a.get("integer")), a.get("round")))
             elif kind == "map":
                 values = args["values"]
-                _transform(out, args["field"], lambda v, m=values, a=args: m.get(str(v), m.get(v, a.get("default", v))) if isinstance(v, (str, int, float)) else v)
+                _transform(out, args["field"], lambda v, m=values, a=args: m.get(map_key(v), a.get("default", v))
+                           if map_key(v) in m or "default" in a else v)
             elif kind == "convert":
                 _transform(out, args["field"], lambda v, a=args: _convert(v, a["to"]))
             elif kind == "normalize":
                 _transform(out, args["field"], lambda v, a=args: _normalize(v, list(a["ops"])))
         return out
+
+    def unknown_fields(self, table: dict[str, FieldInfo]) -> list[str]:
+        """Steps that name a field the provider does not serve (a typo does nothing, silently, otherwise)."""
+        notes = []
+        known = set(table)
+        for i, step in enumerate(self.steps, start=1):
+            (kind, args), = step.items()
+            name = args["from"] if kind in ("copy", "rename") else args["field"]
+            if name not in known:
+                notes.append(f"adapter step {i} ({kind}) names {name}, which the provider does not serve: it changes nothing")
+            if kind in ("copy", "rename"):
+                src, dst = args["from"], args["to"]
+                known |= {dst + p[len(src):] for p in known if p == src or p.startswith(src + "/")}
+        return notes
 
     def apply_fields(self, table: dict[str, FieldInfo]) -> dict[str, FieldInfo]:
         """The provider's field table as the adapter leaves it (renamed fields, new formats, units, codes)."""
@@ -222,7 +279,8 @@ class Adapter:
             elif kind == "map":
                 values = args["values"]
                 if "enum" in s:
-                    s["enum"] = _unique([values.get(str(v), values.get(v, args.get("default", v))) for v in s["enum"]])
+                    s["enum"] = _unique([values.get(map_key(v), args.get("default", v)) if map_key(v) in values or "default" in args
+                                         else v for v in s["enum"]])
                     types = {("integer" if isinstance(v, int) and not isinstance(v, bool) else "number" if isinstance(v, float)
                               else "string") for v in s["enum"]}
                     s["type"] = sorted(types)[0] if len(types) == 1 else sorted(types)
@@ -242,6 +300,13 @@ class Adapter:
             out["consumer"] = self.consumer
         out["steps"] = self.steps
         return out
+
+
+def map_key(value: Any) -> str:
+    """The key of a value in a map step: the text itself, JSON for the rest (1, true, null)."""
+    import json
+
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 def _unique(values: list[Any]) -> list[Any]:
@@ -270,6 +335,12 @@ def load_adapter(path: Path) -> Adapter:
             (kind, args), = step.items()
             if kind == "date" and isinstance(args, dict) and args.get("from") == args.get("to"):
                 problems.append(Problem(doc.locate(f"/steps/{i}/date"), "a date step must change the format (from == to)"))
+            if kind in ("copy", "rename") and isinstance(args, dict) and all(isinstance(args.get(k), str) for k in ("from", "to")):
+                try:
+                    star_split(args["from"], args["to"])
+                except ValueError as exc:
+                    problems.append(Problem(doc.locate(f"/steps/{i}/{kind}"), str(exc),
+                                            "copy inside array items: from: /items/*/a, to: /items/*/b"))
     if problems:
         raise SpecError(problems)
     data = doc.data

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from mvptest.compat.adapter import DATE_FORMATS
+from mvptest.compat.adapter import DATE_FORMATS, map_key
 from mvptest.compat.fields import FieldInfo
 
 # The kinds of CONTRACTS; a unit difference (万元 against 元) is a format-mismatch with aspect "unit".
@@ -84,12 +84,12 @@ def _map_values(provider_values: list[Any], consumer: FieldInfo) -> tuple[dict[s
     for v in provider_values:
         if v in enum:
             continue
-        if str(v) in table:
-            mapping[str(v)] = table[str(v)]
+        if map_key(v) in table:
+            mapping[map_key(v)] = table[map_key(v)]
             continue
         same = [e for e in enum if _value_key(e) == _value_key(v)]
         if len(same) == 1:
-            mapping[str(v)] = same[0]
+            mapping[map_key(v)] = same[0]
         else:
             unmapped.append(v)
     return mapping, unmapped
@@ -104,20 +104,23 @@ def compare_fields(provider: dict[str, FieldInfo], consumer: dict[str, FieldInfo
     for cp, cf in consumer.items():
         if any(cp.startswith(s + "/") for s in skipped):
             continue
-        src = cp if cp in provider else None
-        via_from = cf.get("from")
-        if src is None and isinstance(via_from, str) and via_from in provider:
-            src = via_from
+        declared = _declared_source(cp, consumer)
+        src = declared if declared in provider else (cp if cp in provider else None)
         if src is None:
             if cf.effectively_required:
                 guess = next((p for p, f in provider.items() if cf.title and f.title == cf.title), None)
                 step = {"copy": {"from": guess, "to": cp}} if guess else None
+                if declared and declared != cp:
+                    suggestion = f"the requirement reads it from {declared}, which the provider does not serve: fix from:"
+                elif guess:
+                    suggestion = f"the provider's {guess} has the same title: copy it (or add from: {guess} to the requirement)"
+                else:
+                    suggestion = "ask the provider to add the field, or map it with from: /providerField"
                 issues.append(CompatIssue(
                     cp, "", "missing-field", "error", cf.describe(), "not served",
-                    f"the consumer requires {cp}; the provider does not serve it",
-                    (f"the provider's {guess} has the same title: copy it (or add from: {guess} to the requirement)"
-                     if guess else "ask the provider to add the field, or map it with from: /providerField"),
-                    cf.title, step))
+                    f"the consumer requires {cp}; the provider does not serve "
+                    + (f"{declared} (its from:)" if declared and declared != cp else "it"),
+                    suggestion, cf.title, step))
             skipped.append(cp)
             continue
         sources[cp] = src
@@ -131,6 +134,18 @@ def compare_fields(provider: dict[str, FieldInfo], consumer: dict[str, FieldInfo
         issues.extend(_compare_one(cp, cf, src, pf))
     issues.sort(key=lambda i: (i.severity != "error", i.field, ISSUE_KINDS.index(i.kind) if i.kind in ISSUE_KINDS else 99))
     return issues, sources
+
+
+def _declared_source(cp: str, consumer: dict[str, FieldInfo]) -> str | None:
+    """Where the requirement says the field comes from: its own from:, or its nearest ancestor's from: plus the rest."""
+    node = cp
+    while node:
+        f = consumer.get(node)
+        via = f.get("from") if f is not None else None
+        if isinstance(via, str) and via.startswith("/"):
+            return via.rstrip("/") + cp[len(node):]
+        node = node.rsplit("/", 1)[0]
+    return None
 
 
 def _compare_one(cp: str, cf: FieldInfo, src: str, pf: FieldInfo) -> list[CompatIssue]:
@@ -149,7 +164,11 @@ def _compare_one(cp: str, cf: FieldInfo, src: str, pf: FieldInfo) -> list[Compat
     converted = False
     if ct and pt:
         allowed = ct | ({"integer"} if "number" in ct else set())
-        if not pt <= allowed:
+        if "null" in pt and "null" not in allowed and pt - {"null"} <= allowed:
+            add("type-mismatch", "warning", " or ".join(sorted(ct)), " or ".join(sorted(pt)),
+                "the provider may send null where the consumer expects a value",
+                "ask the provider to leave the field out instead of sending null, or allow null for the consumer")
+        elif not pt <= allowed:
             target = next((t for t in ("integer", "number", "string") if t in ct), None)
             scalar = pt <= {"string", "integer", "number"}
             step = {"convert": {"field": cp, "to": target}} if target and scalar else None
@@ -171,8 +190,10 @@ def _compare_one(cp: str, cf: FieldInfo, src: str, pf: FieldInfo) -> list[Compat
             else f"the consumer counts {cu}; the provider sends {pu}",
             f"multiply by {factor:g}{' and round to an integer' if integer else ''}" if factor else "convert the unit", step,
             aspect="unit")
-    elif "integer" in ct and "number" in pt and "integer" not in pt and not converted and "number" not in ct:
-        pass  # reported as type-mismatch above
+    elif cu and not pu and (ct & {"number", "integer"}):
+        add("format-mismatch", "warning", f"in {cu}", "no unit declared",
+            f"the consumer counts {cu}; the provider does not say which unit it sends",
+            f"ask the provider which unit it sends, and add x-unit to its schema", aspect="unit")
     cfmt, pfmt = cf.get("format"), pf.get("format")
     if cfmt and cfmt != pfmt:
         if pfmt in DATE_FORMATS and cfmt in DATE_FORMATS:
@@ -190,14 +211,14 @@ def _compare_one(cp: str, cf: FieldInfo, src: str, pf: FieldInfo) -> list[Compat
             extra = [v for v in provider_enum if v not in consumer_enum]
             if extra:
                 mapping, unmapped = _map_values(extra, cf)
-                step = {"map": {"field": cp, "values": {**mapping, **{str(v): None for v in unmapped}}}}
-                add("enum-mismatch", "error", "one of " + ", ".join(map(str, consumer_enum)),
-                    "one of " + ", ".join(map(str, provider_enum)),
-                    f"the provider sends values the consumer does not accept: {', '.join(map(str, extra[:8]))}",
+                step = {"map": {"field": cp, "values": {**mapping, **{map_key(v): None for v in unmapped}}}}
+                add("enum-mismatch", "error", "one of " + ", ".join(map(map_key, consumer_enum)),
+                    "one of " + ", ".join(map(map_key, provider_enum)),
+                    f"the provider sends values the consumer does not accept: {', '.join(map(map_key, extra[:8]))}",
                     "map the codes" + (f"; {len(unmapped)} value(s) need a decision (null in the adapter)" if unmapped else ""),
                     step)
         elif not converted:
-            add("enum-mismatch", "warning", "one of " + ", ".join(map(str, consumer_enum)), "any value",
+            add("enum-mismatch", "warning", "one of " + ", ".join(map(map_key, consumer_enum)), "any value",
                 "the consumer accepts a closed list; the provider does not promise one",
                 "check real data or agree on the code table")
     cmax, pmax = cf.get("maxLength"), pf.get("maxLength")

@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
-from mvptest.compat.adapter import DATE_FORMATS, Adapter, get_value, set_value
+from mvptest.compat.adapter import DATE_FORMATS, Adapter, copy_value, get_value
 from mvptest.compat.compare import EVIDENCE_KIND, ISSUE_KINDS, NORMALIZE_BY_CODE, CompatIssue, adapter_steps, compare_fields
 from mvptest.compat.fields import FieldInfo, field_table, leaf_fields
 from mvptest.masking import Masker
@@ -56,14 +56,20 @@ class PairResult:
     required_fields: list[str]  # the consumer's effectively required value fields
     adapter: Adapter | None = None
     evidence: Evidence | None = None
+    notes: list[str] = field(default_factory=list)  # e.g. adapter steps that name fields the provider does not serve
 
     @property
     def errors(self) -> list[CompatIssue]:
         return [i for i in self.issues if i.severity == "error"]
 
     @property
+    def no_evidence(self) -> bool:
+        """Evidence was asked for and no record came: nothing supports a verdict."""
+        return self.evidence is not None and self.evidence.records == 0
+
+    @property
     def compatible(self) -> bool:
-        return not self.errors
+        return not self.errors and not self.no_evidence
 
     @property
     def compatible_fields(self) -> list[str]:
@@ -77,9 +83,18 @@ class PairResult:
         return len(self.compatible_fields) / len(self.required_fields)
 
     def suggested_steps(self) -> list[dict[str, Any]]:
-        """The adapter that removes what a mechanical adjustment can remove, on top of the one applied."""
+        """The adapter that removes what a mechanical adjustment can remove, on top of the one applied. It also copies
+        the fields the requirement reads under its own names (from:), so that the adapted view is the consumer's."""
         base = list(self.adapter.steps) if self.adapter else []
-        return base + [s for s in adapter_steps(self.issues) if s not in base]
+        copies = [{"copy": {"from": sp, "to": cp}} for cp, sp in self.sources.items()
+                  if cp != sp and "*" not in cp and "*" not in sp and not any(
+                      cp.startswith(c + "/") for c, s2 in self.sources.items() if c != s2 and c != cp)]
+        have = {(next(iter(s)), tuple(sorted(next(iter(s.values())).items()))) for s in base if isinstance(next(iter(s.values())), dict)}
+        copies = [c for c in copies if ("copy", tuple(sorted(c["copy"].items()))) not in have
+                  and ("rename", tuple(sorted(c["copy"].items()))) not in have]
+        if not adapter_steps(self.issues) and not base:
+            copies = []  # nothing to adjust: no adapter needed just for names the consumer maps itself
+        return base + copies + [s for s in adapter_steps(self.issues) if s not in base]
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -96,6 +111,7 @@ class PairResult:
             "errors": len(self.errors),
             "warnings": len(self.issues) - len(self.errors),
             "adapter": self.adapter.source if self.adapter else None,
+            "notes": self.notes,
             "issues": [i.to_dict() for i in self.issues],
         }
         if self.evidence is not None:
@@ -109,12 +125,48 @@ class PairResult:
 def static_check(provider: Interface, consumer: Requirement, adapter: Adapter | None = None) -> PairResult:
     """Compare the schemas (after the adapter, when one is given)."""
     ptable = field_table(provider.response_schema)
+    notes = []
     if adapter is not None:
+        notes = adapter.unknown_fields(ptable)
         ptable = adapter.apply_fields(ptable)
     ctable = field_table(consumer.schema)
     issues, sources = compare_fields(ptable, ctable)
     required = [f.pointer for f in leaf_fields(ctable) if f.effectively_required]
-    return PairResult(provider, consumer, issues, sources, required, adapter)
+    return PairResult(provider, consumer, issues, sources, required, adapter, notes=notes)
+
+
+def sensitive_in_consumer_terms(provider_sensitive: Iterable[str], adapter: Adapter | None,
+                                sources: dict[str, str]) -> list[str]:
+    """The provider's sensitive pointers, followed through the adapter's copies and renames and through from:."""
+    patterns = list(provider_sensitive)
+    matcher = Masker(patterns)
+
+    def follow(src: str, dst: str) -> None:
+        added = [dst] if matcher.is_sensitive(src) else []
+        added += [dst + p[len(src):] for p in patterns if p.startswith(src + "/")]
+        patterns.extend(added)
+        matcher.add(added)
+
+    for step in adapter.steps if adapter is not None else []:
+        (kind, args), = step.items()
+        if kind in ("copy", "rename"):
+            follow(args["from"], args["to"])
+    for cp, sp in sources.items():
+        if cp != sp:
+            follow(sp, cp)
+    return patterns
+
+
+def _masked_structure(masker: Masker, where: str, value: Any) -> Any:
+    from mvptest.masking import mask_text
+
+    if isinstance(value, dict):
+        return {k: _masked_structure(masker, f"{where}/{k}", v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked_structure(masker, f"{where}/{i}", v) for i, v in enumerate(value)]
+    if masker.enabled and value is not None and masker.is_sensitive(where):
+        return mask_text(value if isinstance(value, str) else str(value))
+    return value
 
 
 # --------------------------------------------------------------------------- evidence
@@ -136,18 +188,16 @@ def consumer_view(record: Any, sources: dict[str, str]) -> Any:
     """The provider record as the consumer reads it: its own field names filled from where they are served."""
     if not isinstance(record, dict):
         return record
-    view = record
-    for cp, sp in sources.items():
-        if cp == sp or "*" in cp or "*" in sp:
-            continue
-        present, _ = get_value(record, cp)
-        if present:
-            continue
-        found, value = get_value(record, sp)
-        if found:
-            if view is record:
-                view = copy.copy(record)
-            set_value(view, cp, value)
+    moves = [(cp, sp) for cp, sp in sources.items() if cp != sp and not any(cp.startswith(c + "/") for c, s in sources.items()
+                                                                            if c != s and c != cp)]
+    if not moves:
+        return record
+    view = copy.deepcopy(record)
+    for cp, sp in moves:
+        try:
+            copy_value(view, sp, cp, only_missing=True)
+        except ValueError:
+            continue  # '*' at different places: the static comparison reports the field
     return view
 
 
@@ -181,14 +231,14 @@ def _inferred_step(field_name: str, err: FieldError) -> dict[str, Any] | None:
 class EvidenceCollector:
     """Checks records against the consumer's requirement and counts, per issue, the records that show it."""
 
-    def __init__(self, result: PairResult, *, mask: bool = True, max_examples: int = MAX_EXAMPLES, source: str = "") -> None:
+    def __init__(self, result: PairResult, *, mask: bool = True, max_examples: int = MAX_EXAMPLES, source: str = "records") -> None:
         self.result = result
         req = result.consumer
         self.compiled = CompiledSchema(req.schema, format_options=req.format_options, sensitive=req.sensitive, mask=mask)
         self.masker: Masker = self.compiled.masker
-        # What the provider marks sensitive is sensitive in the consumer's terms too.
-        reverse = {sp: cp for cp, sp in result.sources.items()}
-        self.masker.add(list(result.provider.sensitive) + [reverse[p] for p in result.provider.sensitive if p in reverse])
+        # What the provider marks sensitive is sensitive in the consumer's terms too: through the adapter's
+        # copies and renames, and through from:.
+        self.masker.add(sensitive_in_consumer_terms(result.provider.sensitive, result.adapter, result.sources))
         self.max_examples = max_examples
         self.adapter = result.adapter
         self.ctable = field_table(req.schema)
@@ -266,9 +316,16 @@ class EvidenceCollector:
         if suggestion:
             tally.suggestions[suggestion] += 1
         if value is not None and len(tally.examples) < self.max_examples:
-            shown = self.masker.show(where, value)
+            shown = self._show(where, value)
             if shown not in tally.examples:
                 tally.examples.append(shown)
+
+    def _show(self, where: str, value: Any) -> str:
+        """An example as a report may print it: every value under a sensitive field masked, in objects too."""
+        if isinstance(value, (dict, list)) or (self.masker.enabled and not isinstance(value, str)
+                                                 and self.masker.is_sensitive(where)):
+            return self.masker.show("", _masked_structure(self.masker, where, value))
+        return self.masker.show(where, value)
 
     def finish(self) -> PairResult:
         """The result with every issue carrying its evidence, and the issues only the data showed."""
@@ -295,13 +352,13 @@ class EvidenceCollector:
                 step = tally.step_by_repr[best]
             severity = "error" if tally.severities.get("error") else "warning"
             suggestion = tally.suggestions.most_common(1)[0][0] if tally.suggestions else ""
-            provider_says = pf.describe() if pf else "not declared"
+            provider_says = pf.describe() if pf else "not served"
             message = f"the data breaks the consumer's requirement in {tally.failing} of {n} records; the schemas did not predict it"
             if tally.provider_defects:
                 message += (f"; in {tally.provider_defects} of them the value breaks the provider's own schema too: "
                             "a data defect at the provider, not a format difference")
             issue = CompatIssue(
-                name, src if pf else "", kind, severity, tally.expected or (cf.describe() if cf else ""), provider_says,
+                name, src if pf else "", kind, severity, cf.describe() if cf else tally.expected, provider_says,
                 message, suggestion or ("apply the adapter step shown" if step else "ask the provider to correct the data"),
                 cf.title if cf else "", step, predicted=False, checked=n, failing=tally.failing, examples=tally.examples,
                 has_evidence=True, provider_defects=tally.provider_defects)
@@ -344,7 +401,7 @@ def check_pair(provider: Interface, consumer: Requirement, *, adapter: Adapter |
     result = static_check(provider, consumer, adapter)
     if sample is None:
         return result
-    collector = EvidenceCollector(result, mask=mask, max_examples=max_examples, source=sample.label)
+    collector = EvidenceCollector(result, mask=mask, max_examples=max_examples)
     try:
         for record in sample:
             collector.add(record)
@@ -352,6 +409,7 @@ def check_pair(provider: Interface, consumer: Requirement, *, adapter: Adapter |
                 on_record(collector.evidence.records)
     except KeyboardInterrupt:
         collector.evidence.interrupted = True
+    collector.evidence.source = sample.label  # after sampling: the label counts what was done
     collector.evidence.requests = sample.requests
     collector.evidence.unusable = sample.unusable
     return collector.finish()

@@ -59,7 +59,9 @@ class FieldInfo:
 
 
 def _short(v: Any) -> str:
-    return f'"{v}"' if isinstance(v, str) else str(v)
+    import json
+
+    return f'"{v}"' if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
 
 
 def _json_type(v: Any) -> str:
@@ -90,6 +92,22 @@ def _merge_all_of(node: dict[str, Any], bundled: BundledSchema, base: str) -> di
                     out["required"] = sorted(set(out.get("required", [])) | set(v))
                 else:
                     out.setdefault(k, v)
+    # A nullable field written as anyOf/oneOf [X, {type: null}]: X's facts, with null allowed.
+    for key in ("anyOf", "oneOf"):
+        branches = node.get(key)
+        if not isinstance(branches, list):
+            continue
+        resolved = [bundled.resolve(b, base) for b in branches]
+        real = [(b, bb) for b, bb in resolved if not (isinstance(b, dict) and b.get("type") == "null")]
+        if len(real) == 1 and len(real) < len(branches) and isinstance(real[0][0], dict):
+            sub = _merge_all_of(real[0][0], bundled, real[0][1])
+            for k, v in sub.items():
+                out.setdefault(k, v)
+            t = out.get("type")
+            if isinstance(t, str):
+                out["type"] = [t, "null"]
+            elif isinstance(t, list) and "null" not in t:
+                out["type"] = [*t, "null"]
     return out
 
 

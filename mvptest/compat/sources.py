@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import random
 import time
+from urllib.parse import urlsplit
+
+import orjson
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -13,6 +16,7 @@ from mvptest.spec.model import Interface
 
 DEFAULT_LIVE_RATE = 5.0  # requests per second: a provider in production is not ours to load
 DEFAULT_SAMPLES = 200
+MAX_BODY = 16_000_000  # bytes of one response; a larger body is counted as unusable, not held in memory
 
 
 class DataSample(Sample):
@@ -84,7 +88,7 @@ class _HttpSample(Sample):
                 self.requests += 1
                 try:
                     resp = session.request(self.provider.method, self.base_url + path, headers={**self.headers, **headers},
-                                           data=body, timeout=self.timeout_s)
+                                           data=body, timeout=self.timeout_s, stream=True)
                 except requests.ConnectionError as exc:
                     refused += 1
                     self.unusable["connection failed"] += 1
@@ -100,21 +104,47 @@ class _HttpSample(Sample):
                 if resp.status_code != self.provider.response_status:
                     self.unusable[f"status {resp.status_code}"] += 1
                     continue
+                body = b""
+                for chunk in resp.iter_content(65536):
+                    body += chunk
+                    if len(body) > MAX_BODY:
+                        break
+                resp.close()
+                if len(body) > MAX_BODY:
+                    self.unusable[f"body over {MAX_BODY // 1_000_000} MB"] += 1
+                    continue
                 try:
-                    record = resp.json()
-                except ValueError:
+                    record = orjson.loads(body)
+                except orjson.JSONDecodeError:
                     self.unusable["not JSON"] += 1
+                    continue
+                if not isinstance(record, dict):
+                    self.unusable["not an object"] += 1
                     continue
                 yield record
         finally:
             session.close()
 
 
+def public_url(url: str) -> str:
+    """The URL as a report may show it: no user, password or query (tokens travel there)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
 class LiveSample(_HttpSample):
     def __init__(self, provider: Interface, url: str, **kw: Any) -> None:
         super().__init__(provider, url, **kw)
-        rate = kw.get("rate")
-        self.label = f"live: {url} ({self.samples} requests" + (f" at {rate:g}/s)" if rate else ")")
+        self.shown_url = public_url(url)
+
+    @property  # type: ignore[override]
+    def label(self) -> str:
+        rate = f" at most {self.rate:g}/s" if self.rate else ""
+        return f"live: {self.shown_url} ({self.requests} requests{rate})"
 
 
 class SandboxSample(_HttpSample):
@@ -127,7 +157,11 @@ class SandboxSample(_HttpSample):
         self.thread = SandboxThread(SandboxApp([provider], seed=seed))
         url = self.thread.start()
         super().__init__(provider, url, seed=seed, **kw)
-        self.label = f"sandbox (seed {seed}, {self.samples} requests)"
+        self.seed = seed
+
+    @property  # type: ignore[override]
+    def label(self) -> str:
+        return f"sandbox (seed {self.seed}, {self.requests} requests)"
 
     def __iter__(self) -> Iterator[Any]:
         try:

@@ -92,6 +92,10 @@ class ConsoleReporter:
             out.print(f"evidence: {ev.source}: {ev.records:,} records checked, {ev.failing_records:,} fail the consumer's "
                       f"requirement" + (f"; {sum(ev.unusable.values())} gave no record ({unusable})" if unusable else "")
                       + ("; [yellow]interrupted[/]" if ev.interrupted else ""))
+        for note in p.notes:
+            out.print(f"[yellow]warning:[/] {note}")
+        if p.no_evidence:
+            out.print("[red]no usable record[/]: the evidence cannot support a verdict (see what gave no record above)")
         if p.issues:
             table = Table(show_lines=False, title_justify="left")
             evidence = p.evidence is not None
@@ -99,7 +103,7 @@ class ConsoleReporter:
             if evidence:
                 cols += ["failing/checked", "examples (masked)" if self.masked else "examples"]
             for col in cols + ["suggestion"]:
-                table.add_column(col)
+                table.add_column(col, overflow="fold")
             for i in p.issues:
                 kind = i.kind + (" (unit)" if i.aspect == "unit" else "") + (" [yellow](warning)[/]" if i.severity == "warning" else "")
                 row = [_field_cell(i), kind, i.consumer, i.provider]
@@ -107,7 +111,8 @@ class ConsoleReporter:
                     row += [_evidence_cell(i), ", ".join(i.examples)]
                 table.add_row(*row, i.suggestion)
             out.print(table)
-        verdict = "[green]compatible[/]" if p.compatible else "[red]incompatible[/]"
+        verdict = "[green]compatible[/]" if p.compatible else (
+            "[red]not judged[/]" if p.no_evidence and not p.errors else "[red]incompatible[/]")
         warnings = len(p.issues) - len(p.errors)
         out.print(f"{verdict}: {len(p.errors)} errors, {warnings} warnings; standardization rate "
                   f"{_pct(p.standardization_rate)} ({len(p.compatible_fields)} of {len(p.required_fields)} required fields)")
@@ -140,6 +145,9 @@ def _md(text: Any) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+_SEVERITY_ZH = {"error": "错误 error", "warning": "警告 warning"}
+
+
 def render_markdown(report: CompatReport) -> str:
     lines = ["# 接口字段格式问题报告 Format-issue report", ""]
     verdict = "compatible" if report.compatible else "**incompatible**"
@@ -154,9 +162,9 @@ def render_markdown(report: CompatReport) -> str:
         lines.append("")
     for p in report.pairs:
         lines += [f"## {_md(_pair_title(p))}", ""]
-        lines.append(f"- consumer: {_md(_dept(p.consumer.department.name, p.consumer.department.id))}, "
+        lines.append(f"- 需求方 consumer: {_md(_dept(p.consumer.department.name, p.consumer.department.id))}, "
                      f"requirement `{p.consumer.key}` {_md(p.consumer.title)}")
-        lines.append(f"- provider: {_md(_dept(p.provider.department.name, p.provider.department.id))}, "
+        lines.append(f"- 提供方 provider: {_md(_dept(p.provider.department.name, p.provider.department.id))}, "
                      f"interface `{p.provider.key}` {_md(p.provider.title)}")
         if p.adapter is not None:
             lines.append(f"- adapter applied: `{_md(p.adapter.source)}` ({len(p.adapter.steps)} steps)")
@@ -164,7 +172,11 @@ def render_markdown(report: CompatReport) -> str:
             ev = p.evidence
             lines.append(f"- evidence: {_md(ev.source)}; {ev.records:,} records checked, {ev.failing_records:,} fail the "
                          "consumer's requirement" + ("; interrupted" if ev.interrupted else ""))
-        lines.append(f"- verdict: {'compatible' if p.compatible else '**incompatible**'}, {len(p.errors)} errors, "
+        for note in p.notes:
+            lines.append(f"- warning: {_md(note)}")
+        if p.no_evidence:
+            lines.append("- **no usable record**: the evidence cannot support a verdict")
+        lines.append(f"- 结论 verdict: {'compatible 兼容' if p.compatible else '**incompatible 不兼容**'}, {len(p.errors)} errors, "
                      f"{len(p.issues) - len(p.errors)} warnings; standardization rate {_pct(p.standardization_rate)} "
                      f"({len(p.compatible_fields)} of {len(p.required_fields)} required fields)")
         lines.append("")
@@ -177,7 +189,8 @@ def render_markdown(report: CompatReport) -> str:
         for name, issues in by_field.items():
             title = issues[0].title
             lines += [f"### `{name}` {_md(title)}".rstrip(), ""]
-            lines += ["| kind | severity | consumer requires | provider sends | how often | examples | suggested adjustment |",
+            lines += ["| 问题类型 kind | 级别 severity | 需求方要求 consumer requires | 提供方实际 provider sends | "
+                      "出现频次 how often | 示例（已脱敏） examples | 建议调整 suggested adjustment |",
                       "|---|---|---|---|---|---|---|"]
             for i in issues:
                 often = (f"{i.failing:,} of {i.checked:,} records" if i.has_evidence else "by the schemas") + (
@@ -185,7 +198,8 @@ def render_markdown(report: CompatReport) -> str:
                     f"; {i.provider_defects:,} break the provider's own schema (a data defect at the provider)"
                     if i.provider_defects else "")
                 lines.append("| " + " | ".join(_md(x) for x in (
-                    i.kind + (" (unit)" if i.aspect == "unit" else ""), i.severity, i.consumer, i.provider, often,
+                    i.kind + (" (unit)" if i.aspect == "unit" else ""), _SEVERITY_ZH.get(i.severity, i.severity),
+                    i.consumer, i.provider, often,
                     ", ".join(f"`{e}`" for e in i.examples), i.suggestion)) + " |")
             lines.append("")
         steps = p.suggested_steps()
@@ -204,18 +218,25 @@ CSV_COLUMNS = ["consumer_department", "consumer", "provider_department", "provid
                "predicted_by_schemas"]
 
 
+def _cell(text: Any) -> Any:
+    """A cell Excel will not run as a formula (values from a provider are untrusted text)."""
+    if isinstance(text, str) and text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + text
+    return text
+
+
 def write_csv(report: CompatReport, path: Path) -> None:
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(CSV_COLUMNS)
     for p in report.pairs:
         for i in p.issues:
-            writer.writerow([
+            writer.writerow([_cell(x) for x in (
                 p.consumer.department.name or p.consumer.department.id, p.consumer.key,
                 p.provider.department.name or p.provider.department.id, p.provider.key, i.field, i.title, i.kind, i.aspect,
                 i.severity, i.consumer, i.provider, i.checked if i.has_evidence else "", i.failing if i.has_evidence else "",
                 " | ".join(i.examples), i.suggestion, "yes" if i.predicted else "no",
-            ])
+            )])
     # UTF-8 with BOM so that Excel on Chinese Windows opens it without mojibake.
     atomic.write_text(path, buf.getvalue(), encoding="utf-8-sig")
 
