@@ -81,7 +81,7 @@ class Histogram:
             return float(self.min or 0)
         if q >= 1:
             return float(self.max or 0)
-        rank = max(1, math.ceil(q * self.count))
+        rank = max(1, math.ceil(round(q * self.count, 9)))  # 0.07 * 100 is 7.000000000000001, rank 7 all the same
         seen = 0
         for idx in sorted(self.counts):
             seen += self.counts[idx]

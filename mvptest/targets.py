@@ -21,16 +21,29 @@ def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, floa
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def requests_needed(target: float) -> int:
+def requests_needed(target: float) -> int | None:
     """Requests with zero failures needed before a 95 % upper bound on the failure rate reaches 1 - target.
 
-    The rule of three: with no failure in n trials, the 95 % upper bound of the failure rate is about 3 / n.
+    The rule of three with its exact constant: with no failure in n trials, the one-sided 95 % upper bound
+    of the failure rate is 1 - 0.05**(1/n), a little below -ln(0.05)/n = 2.996/n; so n = ceil(2.996/(1 - target))
+    is enough (2996 for 99.9 %). None for a target of 1: no number of requests can show a failure rate of 0.
     """
     if target >= 1:
-        return math.inf  # type: ignore[return-value]
+        return None  # not math.inf: summary.json must stay valid JSON
     if target <= 0:
         return 1
-    return math.ceil(3 / (1 - target))
+    # rounded first: 1 - 0.9 is 0.09999999999999998 in floating point, which must not make 30 into 31
+    return max(1, math.ceil(round(-math.log(0.05) / (1 - target), 9)))
+
+
+def requests_needed_wilson(target: float, z: float = Z95) -> int | None:
+    """Requests with zero failures before the two-sided 95 % Wilson interval clears the target: its lower bound
+    for n successes of n is n / (n + z^2), so n >= target z^2 / (1 - target) (3,838 for 99.9 %)."""
+    if target >= 1:
+        return None
+    if target <= 0:
+        return 1
+    return max(1, math.ceil(round(target * z * z / (1 - target), 9)))
 
 
 @dataclass(frozen=True)
@@ -59,15 +72,20 @@ def success_rate_result(successes: int, requests: int, threshold: float) -> Targ
     rate = successes / requests
     low, high = wilson_interval(successes, requests)
     needed = requests_needed(threshold)
+    needed_wilson = requests_needed_wilson(threshold)
     detail: dict[str, Any] = {
         "ci95": [round(low, 6), round(high, 6)],
         "requests": requests,
-        "requests_needed": needed,
-        "conclusive": low >= threshold or high < threshold,
+        "requests_needed": needed,  # rule of three: one-sided 95 %, zero failures
+        "requests_needed_wilson": needed_wilson,  # zero failures, the two-sided Wilson interval above the target
+        "conclusive": low >= threshold or high < threshold,  # by the Wilson interval shown beside the rate
     }
     if rate >= threshold and low < threshold:
+        more = (f"with no failure, {needed:,} requests put the one-sided 95 % bound at the target (rule of three) "
+                f"and {needed_wilson:,} lift this interval above it" if needed is not None and needed_wilson is not None
+                else "no number of requests can show a failure rate of 0")
         detail["note"] = (f"{requests:,} requests cannot support {threshold:.4%}: the 95 % interval reaches down to "
-                          f"{low:.4%}; about {needed:,} requests with no failure would")
+                          f"{low:.4%}; {more}")
     return TargetResult("success_rate", threshold, round(rate, 6), rate >= threshold, detail)
 
 

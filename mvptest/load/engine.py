@@ -27,6 +27,8 @@ from mvptest.run.plan import RunPlan
 from mvptest.run.recorder import Recorder
 
 PLAN_MESSAGE = "mvptest_plan"
+PLAN_REQUEST = "mvptest_plan_request"  # a worker asks once its handler is registered: a plan pushed earlier is lost
+FINAL_KEY = "mvptest_final"  # in a worker's report: its users have stopped, nothing more will come
 STARTUP_GRACE_S = 3.0  # a target that answered nothing but transport errors for this long is unreachable
 _MASK = Masker()
 
@@ -246,13 +248,14 @@ def run_master(plan: RunPlan, base_url: str, *, workers: int, bind_host: str = "
     wire["base_url"] = base_url
     wire["arrival_users"] = workers
 
-    last_report: dict[str, float] = {}
+    final: set[str] = set()
 
     def on_worker_report(client_id: str, data: dict[str, Any]) -> None:
-        last_report[client_id] = time.time()
         payload = data.get("mvptest")
         if payload:
             recorder.merge_wire(payload)
+        if data.get(FINAL_KEY):
+            final.add(client_id)
 
     env.events.worker_report.add_listener(on_worker_report)
     if bind_port == 0:
@@ -260,11 +263,13 @@ def run_master(plan: RunPlan, base_url: str, *, workers: int, bind_host: str = "
             s.bind((bind_host if bind_host != "*" else "0.0.0.0", 0))
             bind_port = s.getsockname()[1]
     runner = env.create_master_runner(master_bind_host=bind_host, master_bind_port=bind_port)
+    planned: set[str] = set()
 
-    def on_worker_connect(client_id: str, **_: Any) -> None:
-        runner.send_message(PLAN_MESSAGE, wire, client_id=client_id)
+    def on_plan_request(environment: Environment, msg: Any, **_: Any) -> None:
+        planned.add(msg.node_id)
+        runner.send_message(PLAN_MESSAGE, wire, client_id=msg.node_id)
 
-    env.events.worker_connect.add_listener(on_worker_connect)
+    runner.register_message(PLAN_REQUEST, on_plan_request)
     stop = _Stop()
     stop.install()
     preflight(base_url)
@@ -277,17 +282,23 @@ def run_master(plan: RunPlan, base_url: str, *, workers: int, bind_host: str = "
         for _ in range(workers):
             log = tempfile.TemporaryFile()  # not a pipe: a chatty worker must never block on a full pipe
             logs.append(log)
+            # A session of their own: Ctrl-C in a terminal reaches the master only, which stops them in order
+            # (a worker interrupted by the terminal itself could die before its last report).
             procs.append(subprocess.Popen([sys.executable, "-m", "mvptest", "worker", "--master", f"{connect}:{bind_port}"],
-                                          stdout=subprocess.DEVNULL, stderr=log))
+                                          stdout=subprocess.DEVNULL, stderr=log, start_new_session=True))
     else:
         yield Notice("info", f"master listening on {bind_host}:{bind_port}; waiting for {workers} worker(s)")
     try:
         deadline = time.time() + wait_s
-        while len(runner.clients.ready) < workers:
+
+        def ready() -> list[str]:
+            return [c.id for c in runner.clients.ready if c.id in planned]
+
+        while len(ready()) < workers:
             if stop.requested:
                 raise KeyboardInterrupt
             if time.time() > deadline:
-                raise MvptestError(f"only {len(runner.clients.ready)} of {workers} workers connected within {wait_s:.0f} s",
+                raise MvptestError(f"only {len(ready())} of {workers} workers connected within {wait_s:.0f} s",
                                    hint="start them with: mvptest worker --master HOST:PORT")
             for p, log in zip(procs, logs):
                 if p.poll() is not None:
@@ -295,7 +306,8 @@ def run_master(plan: RunPlan, base_url: str, *, workers: int, bind_host: str = "
                     err = log.read().decode(errors="replace").strip().splitlines()
                     raise MvptestError(f"a local worker exited before the run ({err[-1] if err else p.returncode})")
             gevent.sleep(0.1)
-        gevent.sleep(0.2)  # the plan message travels before the spawn message on the same socket
+        participants = ready()
+        gevent.sleep(0.2)  # settle: every participant has been sent the plan, ahead of the spawn message
         started = time.time()
         yield RunStarted(plan, base_url, workers)
         runner.start(users, spawn_rate=spawn_rate, wait=False)
@@ -307,8 +319,7 @@ def run_master(plan: RunPlan, base_url: str, *, workers: int, bind_host: str = "
             interrupted = stop.requested
         finally:
             ended = time.time()
-            runner.stop()
-            _await_final_reports(runner, last_report, plan.timeout_s)
+            _stop_workers(runner, participants, final, plan.timeout_s)
             runner.quit()
         cpu = bool(getattr(runner, "worker_cpu_warning_emitted", False)) or bool(recorder.cpu_warnings)
         yield RunFinished(RunOutcome(recorder, started, ended, interrupted, base_url, workers, cpu, lost,
@@ -319,30 +330,30 @@ def run_master(plan: RunPlan, base_url: str, *, workers: int, bind_host: str = "
                 p.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 p.kill()
+                p.wait()
         for log in logs:
             log.close()
 
 
-def _await_final_reports(runner: Any, last_report: dict[str, float], stop_timeout: float) -> None:
-    """Wait until every worker has stopped its users and reported once more, so no call is left uncounted."""
+def _stop_workers(runner: Any, participants: list[str], final: set[str], stop_timeout: float) -> None:
+    """Tell every worker to quit and wait for its last report, so that no call is left uncounted.
+
+    Locust's own stop message would do for the users, but its master forgets a worker the moment the worker
+    says it stopped, and then never sends it the quit message: the worker would linger for a minute, and its
+    last report (up to 3 s of calls) could come after the master stopped listening. Locust's quit message
+    stops the users gracefully (calls in flight finish), sends a last report and exits; the worker marks
+    that report final.
+    """
     from locust.runners import WORKER_REPORT_INTERVAL
 
-    stopped_at: dict[str, float] = {}
-    end = time.time() + stop_timeout + 2 * WORKER_REPORT_INTERVAL + 1
+    for client_id in participants:
+        runner.send_message("quit", None, client_id=client_id)
+    end = time.time() + stop_timeout + WORKER_REPORT_INTERVAL + 2
     while time.time() < end:
-        pending = False
-        for node in runner.clients.values():
-            if node.state == STATE_MISSING:
-                continue
-            if node.state == STATE_STOPPED or node.state == "ready":
-                stopped_at.setdefault(node.id, time.time())
-                if last_report.get(node.id, 0) <= stopped_at[node.id]:
-                    pending = True
-            else:
-                pending = True
-        if not pending:
+        missing = {node.id for node in runner.clients.values() if node.state == STATE_MISSING}
+        if all(cid in final or cid in missing for cid in participants):
             return
-        gevent.sleep(0.1)
+        gevent.sleep(0.05)
 
 
 def run_worker(master_host: str, master_port: int) -> int:
@@ -365,16 +376,30 @@ def run_worker(master_host: str, master_port: int) -> int:
         environment.host = data["base_url"]
 
     runner.register_message(PLAN_MESSAGE, on_plan)
+    runner.send_message(PLAN_REQUEST)
+    stopped = {"users": False}
+
+    def on_test_stop(**_: Any) -> None:
+        stopped["users"] = True  # every report from now on carries everything: mark it final
+
+    env.events.test_stop.add_listener(on_test_stop)
 
     def on_report(client_id: str, data: dict[str, Any]) -> None:
         data["mvptest"] = recorder.drain()
+        if stopped["users"]:
+            data[FINAL_KEY] = True
 
     env.events.report_to_master.add_listener(on_report)
     stop = _Stop()
     stop.install()
     while len(runner.greenlet) > 0:  # a gevent Group: empty once the master says quit
         if stop.requested:
+            runner.stop()  # users stop gracefully; then one last report, as on the master's quit
+            try:
+                runner._send_stats()
+            except Exception:  # noqa: BLE001 - the master may be gone already
+                pass
             runner.quit()
             break
         gevent.sleep(0.2)
-    return 0 if CONFIG.plan is not None or not stop.requested else 130
+    return 130 if stop.requested else 0

@@ -13,6 +13,7 @@ import orjson
 from locust import FastHttpUser, task
 from locust.contrib.fasthttp import LocustBadStatusCode
 from locust.exception import StopUser
+from locust.user.task import LOCUST_STATE_STOPPING
 
 from mvptest.masking import Masker
 from mvptest.run.plan import RequestFactory, RunPlan
@@ -153,10 +154,14 @@ class ArrivalUser(FastHttpUser):
         interval = 1.0 / rate
         next_at = time.perf_counter()
         try:
-            while True:
+            # Until the runner asks this user to stop (graceful stop sets the state): then no new arrival, and
+            # the calls in flight finish within the timeout, so that what the target answered is counted.
+            while self._state != LOCUST_STATE_STOPPING:
                 now = time.perf_counter()
                 if now < next_at:
                     gevent.sleep(next_at - now)
+                    if self._state == LOCUST_STATE_STOPPING:
+                        break
                 next_at += interval
                 if ArrivalUser.recorder is not None:
                     ArrivalUser.recorder.intended += 1
@@ -165,5 +170,7 @@ class ArrivalUser(FastHttpUser):
                         ArrivalUser.recorder.dropped += 1
                     continue
                 pool.spawn(call, self.client, _pick(rng), rng)
+            plan = CONFIG.plan
+            pool.join(timeout=(plan.timeout_s if plan else 10.0) + 1)
         finally:
             pool.kill(block=False)

@@ -78,7 +78,10 @@ def render_html(summary: dict[str, Any], rows: list[list[Any]]) -> str:
             cls = "pass" if t["met"] else "fail"
             detail = []
             if t.get("ci95"):
-                detail.append(f"95 % interval {t['ci95'][0]:.6f}-{t['ci95'][1]:.6f}; {t.get('requests_needed', 0):,} requests needed")
+                needed = t.get("requests_needed")
+                detail.append(f"95 % interval {t['ci95'][0]:.6f}-{t['ci95'][1]:.6f}; "
+                              + (f"{needed:,} requests with no failure needed" if needed is not None
+                                 else "no number of requests can show a failure rate of 0"))
             for k in ("note", "reason"):
                 if t.get(k):
                     detail.append(str(t[k]))

@@ -54,6 +54,8 @@ def build_summary(*, run_id: str, plan: RunPlan, recorder: Recorder, started_at:
         interfaces.append(entry)
     total = recorder.total_requests
     verdict = targets_mod.verdict(all_results, total_requests=total)
+    if interrupted:
+        verdict = "fail"  # a run cut short never passes: its targets were met only for the part that ran
     summary: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "run_id": run_id,

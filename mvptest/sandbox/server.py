@@ -418,8 +418,10 @@ class SandboxProcess:
         self.url = ""
 
     def start(self, timeout: float = 20) -> str:
+        # its own session: a Ctrl-C at the terminal reaches the run, which reads the sandbox's stats and then stops it
         self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                     encoding="utf-8", env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                     encoding="utf-8", env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                                     start_new_session=True)
         deadline = time.monotonic() + timeout
         assert self.proc.stdout is not None
         while time.monotonic() < deadline:
