@@ -121,18 +121,39 @@ http {{
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def locust_rps(locustfile: str, url: str, users: int, seconds: int, cpu: str = "0") -> float:
+# Appended to the reference locustfiles: the CPU time of the Locust process while the test ran (test_start to
+# test_stop), as mvptest records its own (generator_cpu_s), so that both costs per call come from the load window only.
+CPU_PROBE = """
+import os, time, json
+from locust import events
+_cpu = {}
+@events.test_start.add_listener
+def _start(**kw):
+    _cpu["t0"] = time.process_time()
+@events.test_stop.add_listener
+def _stop(**kw):
+    open(os.environ["BENCH_CPU_FILE"], "w").write(json.dumps(time.process_time() - _cpu.get("t0", 0.0)))
+"""
+
+
+def locust_run(locustfile: str, url: str, users: int, seconds: int, cpu: str = "0") -> tuple[float, int, float]:
+    """(requests/s, requests, CPU seconds in the load window) of a plain Locust run."""
     with tempfile.TemporaryDirectory() as tmp:
         lf = Path(tmp) / "locustfile.py"
-        lf.write_text(locustfile)
+        lf.write_text(locustfile + CPU_PROBE)
         prefix = Path(tmp) / "s"
+        cpu_file = Path(tmp) / "cpu.json"
         subprocess.run(["taskset", "-c", cpu, sys.executable, "-m", "locust", "-f", str(lf), "--headless", "-u", str(users),
                         "-r", str(users), "-t", f"{seconds}s", "-H", url, "--csv", str(prefix), "--only-summary"],
-                       capture_output=True, text=True, check=False, cwd=ROOT)
+                       capture_output=True, text=True, check=False, cwd=ROOT, env={**os.environ, "BENCH_CPU_FILE": str(cpu_file)})
         rows = (Path(tmp) / "s_stats.csv").read_text().splitlines()
         header = rows[0].split(",")
         agg = next(r for r in rows if ",Aggregated," in r).split(",")
-        return float(agg[header.index("Requests/s")])
+        return float(agg[header.index("Requests/s")]), int(agg[header.index("Request Count")]), json.loads(cpu_file.read_text())
+
+
+def locust_rps(locustfile: str, url: str, users: int, seconds: int, cpu: str = "0") -> float:
+    return locust_run(locustfile, url, users, seconds, cpu)[0]
 
 
 def scenario_file(tmp: Path, *, target: str, users: int, seconds: int, sandbox: dict[str, Any] | None = None) -> Path:
@@ -147,33 +168,55 @@ def scenario_file(tmp: Path, *, target: str, users: int, seconds: int, sandbox: 
     return path
 
 
-def mvptest_run(scenario: Path, results: Path, *args: str, cpu: str | None = "0") -> dict[str, Any]:
+def mvptest_run(scenario: Path, results: Path, *args: str, cpu: str | None = "0",
+                env: dict[str, str] | None = None) -> dict[str, Any]:
     cmd = [sys.executable, "-m", "mvptest", "run", str(scenario), "--results-dir", str(results), *args]
     if cpu is not None:
         cmd = ["taskset", "-c", cpu, *cmd]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env={**os.environ, "COLUMNS": "160"})
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env={**os.environ, "COLUMNS": "160", **(env or {})})
     if proc.returncode not in (0, 1):
         raise SystemExit(f"mvptest run exited {proc.returncode}:\n{proc.stderr[-2000:]}")
     summaries = sorted(results.glob("*/summary.json"), key=lambda p: p.stat().st_mtime)
     return json.loads(summaries[-1].read_text(encoding="utf-8"))
 
 
-def throughput(seconds: int, users: int) -> None:
+def throughput(seconds: int, users: int, rounds: int = 3) -> None:
+    """Raw Locust and mvptest alternate, `rounds` times each, so that drift of the machine hits both alike; the
+    medians are compared, as req/s and as CPU per call in the load window (steadier on a shared machine: a neighbour
+    takes wall time, not the CPU time a call costs). mvptest runs twice a round: as shipped (a body seen before
+    gets its earlier verdict) and with MVPTEST_VERDICT_CACHE=0 (every body parsed and validated).
+    python-jsonschema inside Locust runs once, for scale."""
+    import statistics
+
+    rows: dict[str, list[tuple[float, float]]] = {"raw": [], "ours": [], "uncached": []}
     with Nginx(cpu="1") as url, tempfile.TemporaryDirectory() as tmp:
         tmpdir = Path(tmp)
         scenario = scenario_file(tmpdir, target=url, users=users, seconds=seconds)
-        raw = locust_rps(RAW_LOCUSTFILE, url, users, seconds)
-        js = locust_rps(JSONSCHEMA_LOCUSTFILE, url, users, seconds)
-        summary = mvptest_run(scenario, tmpdir / "results")
-        ours = summary["achieved_rps"]
-        itf = summary["interfaces"][0]
-    print(f"throughput: nginx static JSON on core 1, generator on core 0, {users} users, {seconds} s each")
-    print(f"{'generator':62} {'req/s':>9} {'vs raw':>7}")
-    print(f"{'raw Locust FastHttpUser, no validation (reference)':62} {raw:>9,.0f} {1:>6.2f}x")
-    print(f"{'Locust FastHttpUser + python-jsonschema validation':62} {js:>9,.0f} {js / raw:>6.2f}x")
-    print(f"{'mvptest run: every response parsed and schema-validated':62} {ours:>9,.0f} {ours / raw:>6.2f}x")
-    print(f"mvptest: {itf['requests']:,} requests, {itf['successes']:,} valid, failures {itf['failures']}, "
-          f"CPU saturated: {summary['generator_cpu_saturated']}")
+        js_rps, js_n, js_cpu = locust_run(JSONSCHEMA_LOCUSTFILE, url, users, seconds)
+        for i in range(rounds):
+            rps, n, cpu = locust_run(RAW_LOCUSTFILE, url, users, seconds)
+            rows["raw"].append((rps, cpu / n * 1e6))
+            for key, env in (("ours", None), ("uncached", {"MVPTEST_VERDICT_CACHE": "0"})):
+                summary = mvptest_run(scenario, tmpdir / f"results{i}-{key}", env=env)
+                itf = summary["interfaces"][0]
+                assert itf["successes"] == itf["requests"], itf["failures"]
+                rows[key].append((summary["achieved_rps"], summary["generator_cpu_us_per_request"]))
+    raw_rps = statistics.median(r for r, _ in rows["raw"])
+    raw_us = statistics.median(u for _, u in rows["raw"])
+    print(f"throughput: nginx static JSON on core 1, generator on core 0, {users} users, {seconds} s each, "
+          f"{rounds} alternating rounds (medians)")
+    print(f"{'generator':60} {'req/s':>8} {'vs raw':>7} {'CPU us/call':>12} {'capacity vs raw':>16}")
+    print(f"{'raw Locust FastHttpUser, no validation (reference)':60} {raw_rps:>8,.0f} {1:>6.2f}x {raw_us:>12.1f} {1:>15.2f}x")
+    js_us = js_cpu / js_n * 1e6
+    print(f"{'Locust FastHttpUser + python-jsonschema (once)':60} {js_rps:>8,.0f} {js_rps / raw_rps:>6.2f}x {js_us:>12.1f} "
+          f"{raw_us / js_us:>15.2f}x")
+    for key, label in (("ours", "mvptest run, every response checked (default)"),
+                       ("uncached", "mvptest run, every body parsed and validated (cache off)")):
+        rps = statistics.median(r for r, _ in rows[key])
+        us = statistics.median(u for _, u in rows[key])
+        print(f"{label:60} {rps:>8,.0f} {rps / raw_rps:>6.2f}x {us:>12.1f} {raw_us / us:>15.2f}x")
+    for key in rows:
+        print(f"  {key:9} rounds: " + "; ".join(f"{r:,.0f} req/s {u:.1f} us" for r, u in rows[key]))
 
 
 def _histogram(run_dir: Path) -> Any:
@@ -271,10 +314,11 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("what", choices=["throughput", "accuracy", "scaling", "all"])
     ap.add_argument("--seconds", type=int, default=15)
+    ap.add_argument("--rounds", type=int, default=3, help="alternating rounds of raw Locust and mvptest (throughput)")
     ap.add_argument("--users", type=int, default=10)
     args = ap.parse_args()
     if args.what in ("throughput", "all"):
-        throughput(args.seconds, args.users)
+        throughput(args.seconds, args.users, args.rounds)
     if args.what in ("accuracy", "all"):
         accuracy(args.seconds, args.users)
     if args.what in ("scaling", "all"):

@@ -363,6 +363,36 @@ def test_two_local_workers_count_every_call_once(tmp_path: Path) -> None:
     assert elapsed < 25
 
 
+def test_a_worker_that_dies_is_reported_and_what_it_counted_is_kept(tmp_path: Path) -> None:
+    marker = "mvptest-test-" + uuid.uuid4().hex
+    proc = start("run", PILOT, "--duration", "10s", "--users", "4", "--workers", "2", "--results-dir", tmp_path,
+                 env=run_env(MVPTEST_TEST_MARKER=marker))
+    try:
+        err = Lines(proc)
+        err.wait_for("[", timeout=30)  # the first live line: the load is on
+        time.sleep(4)  # both workers have sent reports (every 3 s)
+        workers = [pid for pid in processes_with(marker)
+                   if b"worker" in Path(f"/proc/{pid}/cmdline").read_bytes() and pid != proc.pid]
+        assert len(workers) == 2, workers
+        os.kill(workers[0], signal.SIGKILL)
+        proc.wait(timeout=60)
+        out = proc.stdout.read()  # stderr belongs to the Lines reader
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    rest = err.rest()
+    assert proc.returncode in (0, 1), (out, rest)
+    s = read_summary(the_run_dir(tmp_path))
+    assert len(s["workers_lost"]) == 1, s.get("workers_lost")
+    assert "stopped answering; what it reported is kept" in rest  # said while it happened
+    [itf] = s["interfaces"]
+    truth = expected_from_sandbox(s)["successes"]
+    # the dead worker's calls since its last report are gone; everything reported before is kept
+    assert 0 < truth - itf["requests"] < truth / 2
+    assert itf["successes"] == itf["requests"]
+
+
 def test_remote_worker_gets_the_plan_reports_everything_and_quits_with_the_master(tmp_path: Path) -> None:
     port = free_port()
     master = start("run", PILOT, "--duration", "2s", "--users", "2", "--master", "--expect-workers", "1",

@@ -121,7 +121,7 @@ def run(scenario: Path, target: str | None, duration: str | None, users: int | N
                             finished_at=outcome.finished_at, interrupted=outcome.interrupted, target_url=base_url,
                             workers=outcome.workers, cpu_saturated=outcome.cpu_saturated,
                             workers_lost=outcome.workers_lost, locust_percentiles=outcome.locust_percentiles,
-                            locust_requests=outcome.locust_requests)
+                            locust_requests=outcome.locust_requests, generator_cpu_s=outcome.generator_cpu_s)
     if sandbox is not None and sandbox_stats:
         summary["sandbox_stats"] = sandbox_stats  # the server's own count, to hold the client's against
     write_run(run_dir, summary, timeseries_rows(rec, outcome.started_at), histograms(rec))

@@ -21,8 +21,7 @@ from locust.event import Events
 from locust.runners import STATE_MISSING, STATE_STOPPED
 
 from mvptest.errors import MvptestError, TargetUnreachable, UsageError
-from mvptest.load.users import CONFIG, ArrivalUser, PilotUser, SchemaFailure, StatusFailure, configure
-from mvptest.masking import Masker
+from mvptest.load.users import CONFIG, ArrivalUser, PilotUser, configure
 from mvptest.run.plan import RunPlan
 from mvptest.run.recorder import Recorder
 
@@ -30,7 +29,6 @@ PLAN_MESSAGE = "mvptest_plan"
 PLAN_REQUEST = "mvptest_plan_request"  # a worker asks once its handler is registered: a plan pushed earlier is lost
 FINAL_KEY = "mvptest_final"  # in a worker's report: its users have stopped, nothing more will come
 STARTUP_GRACE_S = 3.0  # a target that answered nothing but transport errors for this long is unreachable
-_MASK = Masker()
 
 
 # --------------------------------------------------------------------------- events
@@ -69,6 +67,7 @@ class RunOutcome:
     workers_lost: list[str] = field(default_factory=list)
     locust_percentiles: dict[str, dict[str, float]] = field(default_factory=dict)
     locust_requests: int = 0  # Locust's own count, to hold ours against
+    generator_cpu_s: float | None = None  # CPU time of this process while the load ran (local runs)
 
 
 @dataclass(frozen=True)
@@ -111,32 +110,9 @@ def preflight(base_url: str, timeout: float = 3.0) -> None:
         sock.close()
 
 
-def _category(exception: Any) -> str | None:
-    if exception is None:
-        return None
-    if isinstance(exception, StatusFailure):
-        return "status"
-    if isinstance(exception, SchemaFailure):
-        return "schema"
-    return "transport"
-
-
 def _listen(env: Environment, recorder: Recorder) -> None:
-    def on_request(request_type: str, name: str, response_time: float, response_length: int, response: Any = None,
-                   context: Any = None, exception: Any = None, start_time: float | None = None, url: str | None = None,
-                   **_: Any) -> None:
-        category = _category(exception)
-        sample = None
-        if category is not None:
-            if isinstance(exception, (StatusFailure, SchemaFailure)) and exception.args and isinstance(exception.args[0], dict):
-                sample = exception.args[0]
-            else:
-                sample = {"url": _MASK.show("", url or ""), "status": getattr(response, "status_code", 0) or 0,
-                          "message": _MASK.show("", f"{type(exception).__name__}: {exception}")[:200], "at": round(time.time(), 3)}
-        recorder.record(name, latency_ms=float(response_time or 0.0), category=category,
-                        start_time=start_time or time.time(), sample=sample)
-
-    env.events.request.add_listener(on_request)
+    # Calls are recorded by the users themselves (users.call): no listener between a call and its count.
+    CONFIG.recorder = recorder
 
     def on_cpu_warning(**_: Any) -> None:
         recorder.cpu_warnings += 1
@@ -220,6 +196,7 @@ def run_local(plan: RunPlan, base_url: str) -> Iterator[Event]:
     preflight(base_url)
     started = time.time()
     yield RunStarted(plan, base_url, 0)
+    cpu_start = time.process_time()
     runner.start(users, spawn_rate=spawn_rate, wait=False)
     interrupted = False
     ended = started
@@ -229,9 +206,11 @@ def run_local(plan: RunPlan, base_url: str) -> Iterator[Event]:
     finally:
         ended = time.time()
         runner.quit()
+    cpu_s = time.process_time() - cpu_start
     cpu = bool(recorder.cpu_warnings) or bool(getattr(runner, "cpu_warning_emitted", False))
     yield RunFinished(RunOutcome(recorder, started, ended, interrupted, base_url, 0, cpu,
-                                 locust_percentiles=_locust_percentiles(env), locust_requests=env.stats.total.num_requests))
+                                 locust_percentiles=_locust_percentiles(env), locust_requests=env.stats.total.num_requests,
+                                 generator_cpu_s=cpu_s))
 
 
 # --------------------------------------------------------------------------- master and workers

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import gevent
 import gevent.pool
 import orjson
 from locust import FastHttpUser, task
-from locust.contrib.fasthttp import LocustBadStatusCode
+from locust.contrib.fasthttp import FAILURE_EXCEPTIONS, LocustBadStatusCode
 from locust.exception import StopUser
 from locust.user.task import LOCUST_STATE_STOPPING
 
@@ -20,6 +21,12 @@ from mvptest.run.plan import RequestFactory, RunPlan
 from mvptest.validation.compiled import CompiledSchema
 
 MAX_IN_FLIGHT = 2000  # open model: calls in flight per arrival user before arrivals are dropped
+# Validation is a pure function of the body's bytes: a body seen before gets the verdict it got then (a provider
+# answers the same parameter with the same bytes). MVPTEST_VERDICT_CACHE=0 parses and validates every body.
+VERDICT_CACHE = os.environ.get("MVPTEST_VERDICT_CACHE", "1") != "0"
+MAX_VERDICTS = 4096
+MAX_CACHED_BODY = 64 * 1024
+_UNSEEN = object()
 
 
 class StatusFailure(Exception):
@@ -38,6 +45,7 @@ class _Runtime:
     factory: RequestFactory
     validator: CompiledSchema
     masker: Masker
+    verdicts: dict[bytes, Any] = field(default_factory=dict)  # body -> None (valid) or (message, masked fields)
 
 
 class _Config:
@@ -48,6 +56,7 @@ class _Config:
     weights: list[float] = []
     headers: dict[str, str] = {}
     arrival_rate_per_user: float = 0.0
+    recorder: Any = None  # this process's Recorder, set by the engine
 
 
 CONFIG = _Config()
@@ -79,33 +88,73 @@ def _sample(rt: _Runtime, url: str, status: int, message: str, fields: list[dict
 
 
 def call(client: Any, rt: _Runtime, rng: random.Random) -> None:
-    """One call, classified: success, or a failure carrying a masked sample (never a header or secret)."""
+    """One call, classified and recorded: success, or a failure carrying a masked sample (never a header or secret).
+
+    Lean on purpose (the generator's CPU per call is what a run can afford): one request through Locust's
+    FastHttpSession (``_send_request_safe_mode``: Locust's own error handling, no context manager), our recorder fed
+    directly, and Locust's request event fired once with the final outcome, so that Locust's statistics count the
+    same calls as ours."""
     path, extra_headers, body = rt.factory.build(rng)
     headers = {**CONFIG.headers, **extra_headers} if extra_headers else CONFIG.headers
     if body is not None:
         headers = {**headers, "Content-Type": "application/json"}
-    with client.request(rt.method, path, headers=headers, data=body, name=rt.key, catch_response=True) as resp:
-        error = resp.request_meta.get("exception") or getattr(resp, "error", None)
-        status = resp.status_code or 0
-        if error is not None and not isinstance(error, LocustBadStatusCode):
-            return  # refused, reset, timed out, cut short: left as it is, counted as transport by the listener
-        if status != rt.status:
-            resp.failure(StatusFailure(_sample(rt, path, status, f"status {status}, expected {rt.status}")))
-            return
+    url = client.base_url + path
+    start_time = time.time()
+    t0 = time.perf_counter()
+    response = client._send_request_safe_mode(rt.method, url, payload=body, headers=headers)
+    error = getattr(response, "error", None)
+    content = b""
+    if error is None or isinstance(error, LocustBadStatusCode):
         try:
-            data = orjson.loads(resp.content or b"")
-        except orjson.JSONDecodeError:
-            resp.failure(SchemaFailure(_sample(rt, path, status, "the body is not JSON")))
-            return
-        if not rt.validator.is_valid(data):
-            errors = rt.validator.errors(data)
-            hard = [e for e in errors if e.severity == "error"]
-            if hard:
-                fields = [{"field": e.field, "kind": e.kind, "expected": e.expected, "message": e.message,
-                           "example": rt.masker.show(e.field, e.value) if e.value is not None else None} for e in hard[:5]]
-                resp.failure(SchemaFailure(_sample(rt, path, status, "the body breaks the schema", fields)))
-                return
-        resp.success()
+            content = response.content or b""
+        except FAILURE_EXCEPTIONS as exc:  # cut short while reading the body
+            error = exc
+    latency_ms = (time.perf_counter() - t0) * 1000
+    status = response.status_code or 0
+    exception: Exception | None = None
+    category: str | None = None
+    sample = None
+    if error is not None and not isinstance(error, LocustBadStatusCode):
+        category, exception = "transport", error  # refused, reset, timed out, cut short
+        sample = _sample(rt, path, status, rt.masker.show("", f"{type(error).__name__}: {error}")[:200])
+    elif status != rt.status:
+        category = "status"
+        sample = _sample(rt, path, status, f"status {status}, expected {rt.status}")
+        exception = StatusFailure(sample)
+    else:
+        problem = rt.verdicts.get(content, _UNSEEN) if VERDICT_CACHE else _UNSEEN
+        if problem is _UNSEEN:
+            problem = _check_body(rt, content)
+            if VERDICT_CACHE and len(content) <= MAX_CACHED_BODY:
+                if len(rt.verdicts) >= MAX_VERDICTS:
+                    rt.verdicts.clear()
+                rt.verdicts[content] = problem
+        if problem is not None:
+            category = "schema"
+            sample = _sample(rt, path, status, problem[0], problem[1])
+            exception = SchemaFailure(sample)
+    recorder = CONFIG.recorder
+    if recorder is not None:
+        recorder.record(rt.key, latency_ms=latency_ms, category=category, start_time=start_time, sample=sample)
+    client.request_event.fire(request_type=rt.method, name=rt.key, response_time=latency_ms,
+                              response_length=len(content), exception=exception, context={}, response=response,
+                              start_time=start_time, url=url)
+
+
+def _check_body(rt: _Runtime, content: bytes) -> tuple[str, list[dict[str, Any]] | None] | None:
+    """None when the body is JSON that meets the schema (warnings allowed); else the message and masked fields."""
+    try:
+        data = orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return "the body is not JSON", None
+    if rt.validator.is_valid(data):
+        return None
+    hard = [e for e in rt.validator.errors(data) if e.severity == "error"]
+    if not hard:
+        return None
+    fields = [{"field": e.field, "kind": e.kind, "expected": e.expected, "message": e.message,
+               "example": rt.masker.show(e.field, e.value) if e.value is not None else None} for e in hard[:5]]
+    return "the body breaks the schema", fields
 
 
 def _pick(rng: random.Random) -> _Runtime:

@@ -19,7 +19,7 @@ def _iso(ts: float) -> str:
 def build_summary(*, run_id: str, plan: RunPlan, recorder: Recorder, started_at: float, finished_at: float,
                   interrupted: bool, target_url: str, workers: int, cpu_saturated: bool,
                   workers_lost: list[str] | None = None, locust_percentiles: dict[str, Any] | None = None,
-                  locust_requests: int | None = None) -> dict[str, Any]:
+                  locust_requests: int | None = None, generator_cpu_s: float | None = None) -> dict[str, Any]:
     """summary.json: one entry per interface with its counts, latency and every target's result; the verdict."""
     interfaces = []
     all_results = []
@@ -76,6 +76,10 @@ def build_summary(*, run_id: str, plan: RunPlan, recorder: Recorder, started_at:
         "locust_requests": locust_requests,
         "achieved_rps": round(total / elapsed, 2),
         "generator_cpu_saturated": cpu_saturated,
+        # CPU of the generating process while the load ran (in-process runs): its cost per call
+        "generator_cpu_s": None if generator_cpu_s is None else round(generator_cpu_s, 3),
+        "generator_cpu_us_per_request": (round(generator_cpu_s / total * 1e6, 1)
+                                         if generator_cpu_s is not None and total else None),
         "interfaces": interfaces,
     }
     if plan.rate:
