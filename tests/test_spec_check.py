@@ -395,3 +395,12 @@ def test_ref_to_a_file_with_a_chinese_name():
     specs = load_specs([SPECS / "unicode-ref-path"])
     assert specs.problems == []
     assert len(specs.interfaces) == 1
+
+
+def test_from_must_be_a_json_pointer():
+    path = SPECS / "bad-from" / "consumer.yaml"
+    problems = [p for p in _problems(path) if "from:" in p.message]
+    assert [(p.where.line, p.message) for p in problems] == [
+        (9, "from: 'enterpriseName' is not a JSON Pointer to a provider field"),
+        (10, "from: 5 is not a JSON Pointer to a provider field"),
+    ]

@@ -245,6 +245,8 @@ class _Checker:
     def _requirement_doc(self, doc: Document, *, valid: bool) -> None:
         data = doc.data
         schema = self.schema(doc, "/schema", data["schema"]) if "schema" in data else None
+        if "schema" in data:
+            self._from_problems(doc, data["schema"], "/schema")
         if not valid or schema is None:
             return
         consumes = data["consumes"]
@@ -263,6 +265,22 @@ class _Checker:
                 consumes_at=doc.locate("/consumes"),
             )
         )
+
+    def _from_problems(self, doc: Document, node: Any, pointer: str) -> None:
+        """``from:`` (where a requirement field is read at the provider) must be a JSON Pointer."""
+        if isinstance(node, dict):
+            if "from" in node and isinstance(node.get("properties", node.get("type", node.get("title"))), (dict, str, list)):
+                value = node["from"]
+                if not isinstance(value, str) or not value.startswith("/"):
+                    self.result.problems.append(Problem(
+                        doc.locate(pointer + "/from"), f"from: {value!r} is not a JSON Pointer to a provider field",
+                        "write it as from: /providerField (nested: /owner/name)"))
+            for key, value in node.items():
+                if key not in ("enum", "const", "examples", "default", "x-code-table"):
+                    self._from_problems(doc, value, f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}")
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                self._from_problems(doc, value, f"{pointer}/{i}")
 
     def _scenario_doc(self, doc: Document) -> None:
         data = doc.data
