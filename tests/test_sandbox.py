@@ -346,6 +346,8 @@ def test_wrong_method_is_405_with_allow(shared: Sandbox, method: str) -> None:
     [
         ("huge body", b"POST /api/v1/enterprises/91110000600037341L HTTP/1.1\r\nHost: x\r\nContent-Length: 2097152\r\n\r\n"
          + b"x" * (1024 * 1024 + 1), 413, "body is larger than 1048576 bytes"),
+        ("declared huge body, none sent", b"POST /api/v1/enterprises/91110000600037341L HTTP/1.1\r\nHost: x\r\n"
+         b"Content-Length: 2097152\r\n\r\n", 413, "body is larger than 1048576 bytes"),  # refused before the body
         ("huge URI", get_request("/api/v1/enterprises/" + "9" * 9000), 414, "longer than 8192 bytes"),
         ("huge headers", b"GET / HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-Pad-%d: %s\r\n" % (i, b"v" * 1000) for i in range(70))
          + b"\r\n", 431, "headers are larger than 65536 bytes"),

@@ -133,6 +133,9 @@ class _Connection(asyncio.Protocol):
         self.header_bytes += len(name) + len(value) + 4
         if self.header_bytes > MAX_HEADERS:
             raise _TooLarge(431, f"the request headers are larger than {MAX_HEADERS} bytes")
+        if name.lower() == b"content-length" and value.strip().isdigit() and int(value) > MAX_BODY:
+            # refused up front: the client need not send a body the server will not read
+            raise _TooLarge(413, f"the request body is larger than {MAX_BODY} bytes")
 
     def on_body(self, body: bytes) -> None:
         self.body += body
