@@ -328,7 +328,7 @@ def test_matrix_of_every_pair(cli, tmp_path):
     assert "Department matrix" in r.stdout and "税务局" in r.stdout and "医疗保障局" in r.stdout
     # the suggested adapters, one per pair, make the whole matrix compatible
     folder = tmp_path / "adapters"
-    cli("compat", "--all", ROOT / "specs", "--suggest-adapter", folder)
+    cli("compat", "--all", ROOT / "specs", "--suggest-adapter", folder, "--json-out", tmp_path / "m0.json")
     files = sorted(folder.iterdir())
     assert len(files) == 2
     args = [x for f in files for x in ("--adapter", f)]
@@ -675,3 +675,11 @@ def test_csv_cells_are_not_formulas(cli, tmp_path):
     cli("compat", p, c, "--data", data, "--csv-out", out)
     rows = list(csv.DictReader(out.read_text("utf-8-sig").splitlines()))
     assert rows and all(not str(v).startswith("=") for row in rows for v in row.values())
+
+
+def test_matrix_is_always_written_as_json(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    r = cli("compat", "--all", ROOT / "specs")
+    assert r.exit_code == 1, r
+    data = json.loads((tmp_path / "results" / "compat-matrix.json").read_text("utf-8"))
+    assert len(data["pairs"]) == 2 and "wrote results/compat-matrix.json" in r.stderr
