@@ -75,3 +75,27 @@ def _mask_match(match: re.Match[str]) -> str:
     if len(found) == 18 and cn.check_uscc(found) and not cn.check_resident_id(found):
         return found  # an all-digit credit code: public, and what the report is about
     return mask_text(found)
+
+
+def public_url(url: str) -> str:
+    """A URL as a report may show it: no user, password or query (credentials and tokens travel there)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return "(a URL that cannot be parsed)"
+    if not parts.scheme or not parts.netloc:
+        return url.split("?", 1)[0]
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}{f':{port}' if port else ''}{parts.path}" + ("?..." if parts.query else "")
+
+
+def mask_free_text(text: str, limit: int = 300) -> str:
+    """An error message as a report may show it: personal values and URL credentials masked, the length capped."""
+    text = re.sub(r"//[^/@\s]+@", "//***@", text)
+    text = _PERSONAL_VALUE_RE.sub(_mask_match, text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

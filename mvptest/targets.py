@@ -61,7 +61,7 @@ class TargetResult:
 
 
 def success_rate_result(successes: int, requests: int, threshold: float) -> TargetResult:
-    """Met when at least one request was made and the measured rate reaches the threshold.
+    """Met when the measured rate reaches the threshold over at least the requests needed to support it.
 
     The detail says whether the evidence supports the target (the Wilson lower bound reaches it) and how
     many requests would be needed with zero failures; a run with zero requests never passes.
@@ -80,6 +80,12 @@ def success_rate_result(successes: int, requests: int, threshold: float) -> Targ
         "requests_needed_wilson": needed_wilson,  # zero failures, the two-sided Wilson interval above the target
         "conclusive": low >= threshold or high < threshold,  # by the Wilson interval shown beside the rate
     }
+    if needed is not None and requests < needed:
+        # Too short to tell: even with no failure, so few calls cannot show the target is met. A CI gate must not
+        # pass a smoke run against a rollout target (the rule of three: 3/(1 - target) calls).
+        detail["reason"] = (f"too few requests to support {threshold:.4%}: {requests:,} of the {needed:,} needed "
+                            "with no failure; run longer or with more users")
+        return TargetResult("success_rate", threshold, round(rate, 6), False, detail)
     if rate >= threshold and low < threshold:
         more = (f"with no failure, {needed:,} requests put the one-sided 95 % bound at the target (rule of three) "
                 f"and {needed_wilson:,} lift this interval above it" if needed is not None and needed_wilson is not None

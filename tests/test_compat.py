@@ -644,7 +644,7 @@ def test_live_reports_never_show_credentials_and_count_what_gave_no_record(cli, 
     ev = json.loads(out.read_text("utf-8"))["pairs"][0]["evidence"]
     assert ev["records"] == 0 and ev["requests"] == 6
     assert sum(ev["unusable"].values()) == 6 and set(ev["unusable"]) <= {"not an object", "status 500"}
-    assert ev["source"] == f"live: http://127.0.0.1:{server.server_port}/ (6 requests at most 100/s)"
+    assert ev["source"] == f"live: http://127.0.0.1:{server.server_port}/?... (6 requests at most 100/s)"
 
 
 def test_requirement_outside_the_provider_tree_and_mismatched_files(cli, tmp_path):

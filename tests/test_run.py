@@ -213,7 +213,8 @@ def non_loopback_ipv4() -> str | None:
 def pilot(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path, float]:
     results = tmp_path_factory.mktemp("pilot-results")
     t0 = time.monotonic()
-    proc = mvptest("run", PILOT, "--duration", "3s", "--users", "4", "--results-dir", results)
+    # 99 % needs 300 calls with no failure (rule of three); a 3 s run makes about 1,000
+    proc = mvptest("run", PILOT, "--duration", "3s", "--users", "4", "--success-rate", "0.99", "--results-dir", results)
     return proc, the_run_dir(results), time.monotonic() - t0
 
 
@@ -234,7 +235,7 @@ def test_pilot_on_the_sandbox_passes_and_writes_the_run_folder(pilot) -> None:
     assert itf["successes"] == itf["requests"] and itf["success_rate"] == 1.0
     assert itf["failures"] == {"transport": 0, "status": 0, "schema": 0}
     assert [(t["name"], t["threshold"], t["met"]) for t in itf["targets"]] == [
-        ("success_rate", 0.999, True), ("latency_p95_ms", 100.0, True)]
+        ("success_rate", 0.99, True), ("latency_p95_ms", 100.0, True)]  # the CLI's 0.99 over the spec's 0.999
     lat = itf["latency_ms"]
     assert 0 < lat["p50"] <= lat["p90"] <= lat["p95"] <= lat["p99"] <= lat["p999"] <= lat["max"]
 
@@ -344,13 +345,42 @@ def test_missing_secret_variable_is_bad_input_naming_the_variable_not_a_value(tm
     assert not (tmp_path / "results").exists()
 
 
+def test_secret_with_a_line_break_is_bad_input_without_the_value(tmp_path: Path) -> None:
+    token = "tok-" + uuid.uuid4().hex
+    proc = mvptest("run", FAULTS, "--results-dir", tmp_path / "results", env=run_env(**{TOKEN_VAR: token + "\r\n"}))
+    assert proc.returncode == 2, describe(proc)
+    assert TOKEN_VAR in proc.stderr and "line break" in proc.stderr and "faults.yaml:13" in proc.stderr
+    assert token not in proc.stdout + proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_credentials_in_the_target_url_never_reach_the_results(tmp_path: Path) -> None:
+    from mvptest.sandbox.server import SandboxProcess
+
+    provider = SandboxProcess(MARKET, args=["--interface", "enterprise-registration"])
+    url = provider.start()
+    try:
+        secret = "pw" + uuid.uuid4().hex
+        target = url.replace("http://", f"http://admin:{secret}@")
+        proc = mvptest("run", PILOT, "--target", target, "--duration", "1s", "--users", "1", "--success-rate", "0.9",
+                       "--results-dir", tmp_path)
+    finally:
+        provider.stop()
+    assert proc.returncode == 0, describe(proc)
+    assert secret not in proc.stdout + proc.stderr
+    for path in the_run_dir(tmp_path).iterdir():
+        assert secret.encode() not in path.read_bytes(), path.name
+    assert read_summary(the_run_dir(tmp_path))["target"] == url
+
+
 # --------------------------------------------------------------------------- distributed
 
 
 def test_two_local_workers_count_every_call_once(tmp_path: Path) -> None:
     marker = "mvptest-test-" + uuid.uuid4().hex
     t0 = time.monotonic()
-    proc = mvptest("run", PILOT, "--duration", "3s", "--users", "4", "--workers", "2", "--results-dir", tmp_path,
+    proc = mvptest("run", PILOT, "--duration", "3s", "--users", "4", "--workers", "2", "--success-rate", "0.99",
+                   "--results-dir", tmp_path,
                    env=run_env(MVPTEST_TEST_MARKER=marker))
     elapsed = time.monotonic() - t0
     assert proc.returncode == 0, describe(proc)
@@ -395,7 +425,7 @@ def test_a_worker_that_dies_is_reported_and_what_it_counted_is_kept(tmp_path: Pa
 
 def test_remote_worker_gets_the_plan_reports_everything_and_quits_with_the_master(tmp_path: Path) -> None:
     port = free_port()
-    master = start("run", PILOT, "--duration", "2s", "--users", "2", "--master", "--expect-workers", "1",
+    master = start("run", PILOT, "--duration", "2s", "--users", "2", "--success-rate", "0.9", "--master", "--expect-workers", "1",
                    "--master-port", port, "--results-dir", tmp_path)
     worker = None
     try:
@@ -498,7 +528,7 @@ def test_allow_host_lets_load_reach_a_non_loopback_provider(tmp_path: Path) -> N
     provider = SandboxProcess(MARKET, host=ip, args=["--seed", "3"])
     url = provider.start()
     try:
-        proc = mvptest("run", PILOT, "--target", url, "--allow-host", ip, "--duration", "1s", "--users", "1",
+        proc = mvptest("run", PILOT, "--target", url, "--allow-host", ip, "--duration", "1s", "--users", "1", "--success-rate", "0.9",
                        "--results-dir", tmp_path)
         served = provider.stats()
     finally:
@@ -624,3 +654,50 @@ def test_run_folder_of_edge_cases_is_valid(tmp_path: Path, case: str) -> None:
         assert rate["threshold"] == 1.0 and rate["met"] is True and rate["requests_needed"] is None
         assert s["verdict"] == "pass"
         assert "no number of requests can show a failure rate of 0" in page
+
+
+def test_a_clean_run_too_short_for_the_target_fails_and_says_why(tmp_path: Path) -> None:
+    proc = mvptest("run", PILOT, "--duration", "1s", "--users", "1", "--results-dir", tmp_path)
+    assert proc.returncode == 1, describe(proc)
+    s = assert_consistent(the_run_dir(tmp_path))
+    [itf] = s["interfaces"]
+    rate = next(t for t in itf["targets"] if t["name"] == "success_rate")
+    assert itf["successes"] == itf["requests"] > 0 and rate["measured"] == 1.0 and rate["met"] is False
+    assert rate["reason"].startswith("too few requests to support 99.9000%")
+    assert "too few requests" in proc.stdout and s["verdict"] == "fail"
+
+
+def test_a_json_data_pool_must_be_an_array(tmp_path: Path) -> None:
+    from mvptest.errors import InputError
+    from mvptest.run.plan import build_plan
+
+    (tmp_path / "obj.json").write_text('{"a": 1}', encoding="utf-8")
+    (tmp_path / "rows.json").write_text('[{"uscc": "91110000600037341L"}, {"code": "x"}]', encoding="utf-8")
+    for name, message in (("obj.json", "holds a JSON dict, not an array"), ("rows.json", "has no key 'uscc'")):
+        scenario = tmp_path / f"s-{name}.yaml"
+        scenario.write_text(PILOT.read_text(encoding="utf-8").replace("../specs/", f"{ROOT}/specs/")
+                            + f"data: {{uscc: {{file: {name}}}}}\n", encoding="utf-8")
+        with pytest.raises(InputError) as err:
+            build_plan(scenario)
+        assert message in str(err.value)
+
+
+def test_a_target_that_accepts_and_never_answers_is_a_result_not_unreachable(tmp_path: Path) -> None:
+    """Connections stand and every call times out: exit 1 with results (0 % success), not exit 3."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(100)  # the kernel accepts; nobody ever reads or answers
+    port = silent.getsockname()[1]
+    scenario = tmp_path / "silent.yaml"
+    scenario.write_text(PILOT.read_text(encoding="utf-8").replace("../specs/", f"{ROOT}/specs/")
+                        .replace("timeout: 5s", "timeout: 1s"), encoding="utf-8")
+    try:
+        proc = mvptest("run", scenario, "--target", f"http://127.0.0.1:{port}", "--duration", "4s", "--users", "2",
+                       "--results-dir", tmp_path / "r")
+    finally:
+        silent.close()
+    assert proc.returncode == 1, describe(proc)
+    s = read_summary(the_run_dir(tmp_path / "r"))
+    [itf] = s["interfaces"]
+    assert itf["requests"] > 0 and itf["failures"]["transport"] == itf["requests"]
+    assert any("imeout" in x["message"] for x in itf["failure_samples"]["transport"])

@@ -132,10 +132,22 @@ def test_zero_requests_never_pass() -> None:
 
 
 def test_success_rate_at_the_boundary() -> None:
-    at = T.success_rate_result(999, 1000, 0.999)
+    at = T.success_rate_result(9990, 10_000, 0.999)
     assert at.met is True and at.measured == 0.999
-    below = T.success_rate_result(998, 1000, 0.999)
-    assert below.met is False and below.measured == 0.998
+    below = T.success_rate_result(9989, 10_000, 0.999)
+    assert below.met is False and below.measured == 0.9989
+
+
+def test_a_run_too_short_to_support_the_target_never_passes() -> None:
+    """Even with no failure, fewer calls than the rule of three asks cannot show 99.9 %: a smoke run must not pass a
+    rollout gate."""
+    short = T.success_rate_result(2995, 2995, 0.999)
+    assert short.met is False and short.measured == 1.0
+    assert short.detail["reason"] == ("too few requests to support 99.9000%: 2,995 of the 2,996 needed with no failure; "
+                                      "run longer or with more users")
+    assert T.success_rate_result(2996, 2996, 0.999).met is True
+    assert T.success_rate_result(9, 9, 0.999).met is False
+    assert T.success_rate_result(300, 300, 0.99).met is True  # a lower target needs fewer calls
 
 
 def test_clean_run_too_short_to_support_the_target_passes_with_a_note() -> None:
@@ -179,11 +191,11 @@ def test_latency_not_measured_is_missed() -> None:
 
 
 def test_evaluate_puts_the_success_rate_first_then_each_percentile() -> None:
-    results = T.evaluate(successes=1000, requests=1000, latency_ms={"p95": 80.0, "p99": 300.0},
+    results = T.evaluate(successes=5000, requests=5000, latency_ms={"p95": 80.0, "p99": 300.0},
                          success_rate=0.999, latency_targets={"p95": 100, "p99": 250})
     assert [(r.name, r.met) for r in results] == [("success_rate", True), ("latency_p95_ms", True), ("latency_p99_ms", False)]
-    assert T.verdict(results, total_requests=1000) == "fail"
-    assert T.verdict(results[:2], total_requests=1000) == "pass"
+    assert T.verdict(results, total_requests=5000) == "fail"
+    assert T.verdict(results[:2], total_requests=5000) == "pass"
 
 
 # --------------------------------------------------------------------------- summary: verdict, CPU flag

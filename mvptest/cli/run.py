@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from mvptest.errors import ExitCode, UsageError
+from mvptest.masking import public_url
 
 _PATH = click.Path(path_type=Path)
 DEFAULT_SCENARIO = Path("scenarios/pilot-enterprise-registration.yaml")
@@ -76,6 +77,11 @@ def run(scenario: Path, target: str | None, duration: str | None, users: int | N
 
     if expect_workers and not master:
         raise UsageError("--expect-workers needs --master")
+    if master and workers:
+        raise UsageError("--workers starts local workers; --master waits for remote ones: give one of them",
+                         hint="mvptest run --master --expect-workers N, then mvptest worker --master HOST:PORT on each machine")
+    if rate and users:
+        raise UsageError("--rate (an arrival rate, the open model) and --users (the closed model) exclude each other")
     plan = build_plan(scenario, target=target, duration=duration, users=users, rate=rate, workers=workers,
                       allow_hosts=allow_hosts, success_rate=success_rate, latency_targets=_latency_targets(latency_ms),
                       spec_root=spec_root)
@@ -118,7 +124,7 @@ def run(scenario: Path, target: str | None, duration: str | None, users: int | N
             sandbox.stop()
     rec = outcome.recorder
     summary = build_summary(run_id=run_id, plan=plan, recorder=rec, started_at=outcome.started_at,
-                            finished_at=outcome.finished_at, interrupted=outcome.interrupted, target_url=base_url,
+                            finished_at=outcome.finished_at, interrupted=outcome.interrupted, target_url=public_url(base_url),
                             workers=outcome.workers, cpu_saturated=outcome.cpu_saturated,
                             workers_lost=outcome.workers_lost, locust_percentiles=outcome.locust_percentiles,
                             locust_requests=outcome.locust_requests, generator_cpu_s=outcome.generator_cpu_s)

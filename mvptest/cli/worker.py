@@ -24,6 +24,8 @@ def worker(master: str) -> int:
     from mvptest.load import engine  # first: locust monkey-patches the process on import
 
     host, _, port = master.rpartition(":") if ":" in master else (master, "", "5557")
-    if not port.isdigit():
-        raise UsageError(f"--master {master!r}: the port must be a number")
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise UsageError(f"--master {master!r}: the port must be a number from 1 to 65535")
+    click.echo(f"mvptest worker: joining the master at {host or '127.0.0.1'}:{port}; it sends the plan when the run "
+               "starts (Ctrl-C to stop)", err=True)
     return engine.run_worker(host or "127.0.0.1", int(port))

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from mvptest.compat.engine import Sample
+from mvptest.masking import public_url
 from mvptest.errors import InputError, UsageError
 from mvptest.spec.model import Interface
 
@@ -124,16 +125,6 @@ class _HttpSample(Sample):
                 yield record
         finally:
             session.close()
-
-
-def public_url(url: str) -> str:
-    """The URL as a report may show it: no user, password or query (tokens travel there)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
 class LiveSample(_HttpSample):

@@ -22,6 +22,7 @@ from locust.runners import STATE_MISSING, STATE_STOPPED
 
 from mvptest.errors import MvptestError, TargetUnreachable, UsageError
 from mvptest.load.users import CONFIG, ArrivalUser, PilotUser, configure
+from mvptest.masking import public_url
 from mvptest.run.plan import RunPlan
 from mvptest.run.recorder import Recorder
 
@@ -89,15 +90,15 @@ def preflight(base_url: str, timeout: float = 3.0) -> None:
     try:
         sock = socket.create_connection((host, port), timeout=timeout)
     except socket.gaierror:
-        raise TargetUnreachable(f"cannot resolve the target host {host!r}", where=base_url,
+        raise TargetUnreachable(f"cannot resolve the target host {host!r}", where=public_url(base_url),
                                 hint="check the host name, or run against the built-in sandbox") from None
     except ConnectionRefusedError:
-        raise TargetUnreachable(f"connection refused at {host}:{port}", where=base_url,
+        raise TargetUnreachable(f"connection refused at {host}:{port}", where=public_url(base_url),
                                 hint="is the provider running? mvptest run without --target uses the sandbox") from None
     except (TimeoutError, socket.timeout):
-        raise TargetUnreachable(f"no answer from {host}:{port} within {timeout:g} s", where=base_url) from None
+        raise TargetUnreachable(f"no answer from {host}:{port} within {timeout:g} s", where=public_url(base_url)) from None
     except OSError as exc:
-        raise TargetUnreachable(f"cannot connect to {host}:{port}: {exc.strerror or exc}", where=base_url) from None
+        raise TargetUnreachable(f"cannot connect to {host}:{port}: {exc.strerror or exc}", where=public_url(base_url)) from None
     try:
         if parts.scheme == "https":
             ctx = ssl.create_default_context()
@@ -105,7 +106,7 @@ def preflight(base_url: str, timeout: float = 3.0) -> None:
                 with ctx.wrap_socket(sock, server_hostname=host):
                     pass
             except (ssl.SSLError, OSError) as exc:
-                raise TargetUnreachable(f"TLS handshake with {host}:{port} failed: {exc}", where=base_url) from None
+                raise TargetUnreachable(f"TLS handshake with {host}:{port} failed: {exc}", where=public_url(base_url)) from None
     finally:
         sock.close()
 
@@ -165,12 +166,11 @@ def _run_loop(env: Environment, plan: RunPlan, recorder: Recorder, stop: _Stop, 
             break
         elapsed = time.time() - started
         if watch_unreachable and elapsed >= STARTUP_GRACE_S and recorder.total_successes == 0:
-            recs = recorder.interfaces.values()
-            total = sum(r.requests for r in recs)
-            transport = sum(r.failures.get("transport", 0) for r in recs)
-            if total and transport == total:
+            total = sum(r.requests for r in recorder.interfaces.values())
+            # only refused/DNS/TLS: calls that time out or are reset reached something, and are a result (exit 1)
+            if total and recorder.connect_failures == total:
                 raise TargetUnreachable(f"every call in the first {elapsed:.0f} s failed to connect ({total} calls)",
-                                        where=plan.target, hint="is the provider running and reachable?")
+                                        where=public_url(plan.target), hint="is the provider running and reachable?")
         if lost is not None and hasattr(runner, "clients"):
             for node in runner.clients.values():
                 if node.state == STATE_MISSING and node.id not in reported_missing:
@@ -277,7 +277,7 @@ def run_master(plan: RunPlan, base_url: str, *, workers: int, bind_host: str = "
             if stop.requested:
                 raise KeyboardInterrupt
             if time.time() > deadline:
-                raise MvptestError(f"only {len(ready())} of {workers} workers connected within {wait_s:.0f} s",
+                raise TargetUnreachable(f"only {len(ready())} of {workers} workers connected within {wait_s:.0f} s",
                                    hint="start them with: mvptest worker --master HOST:PORT")
             for p, log in zip(procs, logs):
                 if p.poll() is not None:

@@ -101,22 +101,26 @@ def call(client: Any, rt: _Runtime, rng: random.Random) -> None:
     url = client.base_url + path
     start_time = time.time()
     t0 = time.perf_counter()
-    response = client._send_request_safe_mode(rt.method, url, payload=body, headers=headers)
-    error = getattr(response, "error", None)
     content = b""
-    if error is None or isinstance(error, LocustBadStatusCode):
-        try:
-            content = response.content or b""
-        except FAILURE_EXCEPTIONS as exc:  # cut short while reading the body
-            error = exc
+    response: Any = None
+    try:
+        response = client._send_request_safe_mode(rt.method, url, payload=body, headers=headers)
+        error = getattr(response, "error", None)
+        if error is None or isinstance(error, LocustBadStatusCode):
+            try:
+                content = response.content or b""
+            except FAILURE_EXCEPTIONS as exc:  # cut short while reading the body
+                error = exc
+    except Exception as exc:  # noqa: BLE001 - anything else is still a failed call, counted, never a lost one
+        error = _Unexpected(exc)
     latency_ms = (time.perf_counter() - t0) * 1000
-    status = response.status_code or 0
+    status = (response.status_code or 0) if response is not None else 0
     exception: Exception | None = None
     category: str | None = None
     sample = None
     if error is not None and not isinstance(error, LocustBadStatusCode):
         category, exception = "transport", error  # refused, reset, timed out, cut short
-        sample = _sample(rt, path, status, rt.masker.show("", f"{type(error).__name__}: {error}")[:200])
+        sample = _sample(rt, path, status, _describe_error(rt, error))
     elif status != rt.status:
         category = "status"
         sample = _sample(rt, path, status, f"status {status}, expected {rt.status}")
@@ -136,9 +140,46 @@ def call(client: Any, rt: _Runtime, rng: random.Random) -> None:
     recorder = CONFIG.recorder
     if recorder is not None:
         recorder.record(rt.key, latency_ms=latency_ms, category=category, start_time=start_time, sample=sample)
+        if category == "transport" and _is_connect_error(error):
+            recorder.connect_failures += 1
     client.request_event.fire(request_type=rt.method, name=rt.key, response_time=latency_ms,
                               response_length=len(content), exception=exception, context={}, response=response,
                               start_time=start_time, url=url)
+
+
+class _Unexpected(Exception):
+    """An exception the HTTP client does not expect (e.g. a header Python refuses); its text may quote a header."""
+
+    def __init__(self, exc: BaseException) -> None:
+        super().__init__(type(exc).__name__)
+        self.kind = type(exc).__name__
+
+
+def _is_connect_error(error: BaseException | None) -> bool:
+    """Refused, DNS or TLS: nothing answered at all (a timeout or a reset means something did)."""
+    import socket
+    import ssl
+
+    seen = 0
+    while error is not None and seen < 5:
+        if isinstance(error, (ConnectionRefusedError, socket.gaierror, ssl.SSLError)):
+            return True
+        error = error.__cause__ or error.__context__
+        seen += 1
+    return False
+
+
+def _describe_error(rt: _Runtime, error: BaseException) -> str:
+    if isinstance(error, _Unexpected):
+        return f"{error.kind} in the HTTP client (details withheld: they may quote a header)"
+    from mvptest.masking import mask_free_text
+
+    # geventhttpclient's RetriesExceeded keeps the real cause (a timeout, a reset) in .original
+    cause = getattr(error, "original", None) or error.__cause__ or error.__context__
+    text = f"{type(error).__name__}: {error}"
+    if cause is not None:
+        text = f"{type(cause).__name__}: {cause or 'no detail'} ({text})"
+    return mask_free_text(text)
 
 
 def _check_body(rt: _Runtime, content: bytes) -> tuple[str, list[dict[str, Any]] | None] | None:

@@ -24,7 +24,9 @@ class RunConsole:
         if isinstance(event, engine.RunStarted):
             plan = event.plan
             load = f"{plan.rate:g} req/s (open model)" if plan.rate else f"{plan.users} users"
-            where = f"{event.base_url} (built-in sandbox)" if plan.uses_sandbox else event.base_url
+            from mvptest.masking import public_url
+
+            where = f"{event.base_url} (built-in sandbox)" if plan.uses_sandbox else public_url(event.base_url)
             self.err.print(f"mvptest run {plan.name}: {load} for {plan.duration_s:g} s against {where}"
                            + (f", {event.workers} workers" if event.workers else ""))
             if self.err.is_terminal:
@@ -106,6 +108,8 @@ class RunConsole:
             for t in itf["targets"]:
                 if t.get("note"):
                     out.print(f"[yellow]note:[/] {itf['key']}: {t['note']}")
+                if t.get("reason"):
+                    out.print(f"[red]missed:[/] {itf['key']} {t['name']}: {t['reason']}")
         if summary.get("warning"):
             out.print(f"[yellow]warning:[/] {summary['warning']}")
         if summary.get("note"):

@@ -142,6 +142,11 @@ def substitute_env(value: str, *, where: Location, name: str) -> str:
         if var not in os.environ:
             raise InputError(f"header {name!r} needs the environment variable {var}, which is not set",
                              where=where, hint=f"export {var}=... before the run")
+        if re.search(r"[\x00-\x08\x0a-\x1f\x7f]", os.environ[var]):
+            # a header cannot carry it, and the error Python would raise quotes the value: say it without the value
+            raise InputError(f"header {name!r}: the environment variable {var} contains a line break or another "
+                             "control character", where=where,
+                             hint=f"a token file saved on Windows ends with \\r: export {var}=\"$(tr -d '\\r\\n' < FILE)\"")
         return os.environ[var]
 
     return _ENV_RE.sub(repl, value)
@@ -160,6 +165,13 @@ def _load_pool(spec: dict[str, Any], base: Path, where: Location, name: str) -> 
                     data = json.loads(text)
                 else:
                     data = [json.loads(line) for line in text.splitlines() if line.strip()]
+                if not isinstance(data, list):
+                    raise InputError(f"data pool {name!r}: {display_path(path)} holds a JSON {type(data).__name__}, "
+                                     "not an array", where=where,
+                                     hint=f'write an array of values, or of objects with a "{column}" key')
+                if any(isinstance(row, dict) and column not in row for row in data):
+                    raise InputError(f"data pool {name!r}: an object in {display_path(path)} has no key {column!r}",
+                                     where=where, hint="name the key with column: in the pool")
                 values = [row.get(column) if isinstance(row, dict) else row for row in data]
             else:
                 from mvptest.validation.readers import detect_encoding

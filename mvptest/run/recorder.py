@@ -88,6 +88,7 @@ class Recorder:
         self.intended = 0  # open model: arrivals scheduled
         self.dropped = 0  # open model: arrivals not sent because too many calls were in flight
         self.cpu_warnings = 0
+        self.connect_failures = 0  # transport failures before a connection stood: refused, DNS, TLS
 
     def _rec(self, key: str) -> InterfaceRecord:
         rec = self.interfaces.get(key)
@@ -122,6 +123,7 @@ class Recorder:
         self.intended += other.intended
         self.dropped += other.dropped
         self.cpu_warnings += other.cpu_warnings
+        self.connect_failures += other.connect_failures
 
     def drain(self) -> dict[str, Any]:
         """Everything counted since the last drain, as plain data (msgpack/JSON), and reset."""
@@ -130,9 +132,10 @@ class Recorder:
             "intended": self.intended,
             "dropped": self.dropped,
             "cpu_warnings": self.cpu_warnings,
+            "connect_failures": self.connect_failures,
         }
         self.interfaces = {}
-        self.intended = self.dropped = self.cpu_warnings = 0
+        self.intended = self.dropped = self.cpu_warnings = self.connect_failures = 0
         return wire
 
     def merge_wire(self, wire: dict[str, Any]) -> None:
@@ -141,6 +144,7 @@ class Recorder:
         other.intended = int(wire.get("intended", 0))
         other.dropped = int(wire.get("dropped", 0))
         other.cpu_warnings = int(wire.get("cpu_warnings", 0))
+        other.connect_failures = int(wire.get("connect_failures", 0))
         self.merge(other)
 
     @property
