@@ -404,3 +404,10 @@ def test_from_must_be_a_json_pointer():
         (9, "from: 'enterpriseName' is not a JSON Pointer to a provider field"),
         (10, "from: 5 is not a JSON Pointer to a provider field"),
     ]
+
+
+def test_scenario_sandbox_latency_and_pool_files_are_checked():
+    path = SPECS / "scenario-bad-sandbox-and-pool" / "pilot.yaml"
+    problems = _problems(path)
+    assert [(p.where.line, p.message.split(":")[0]) for p in problems] == [(7, "sandbox.latency_ms"), (9, "data pool 'uscc'")]
+    assert "cannot read latency 'bogus'" in problems[0].message and "nope.csv" in problems[1].message

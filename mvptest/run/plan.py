@@ -271,6 +271,14 @@ def build_plan(scenario_path: Path, *, target: str | None = None, duration: str 
                 hint=f"add it to allowed_hosts in {display_path(scenario_path)} or pass --allow-host {host}",
             )
     sb = data.get("sandbox") or {}
+    if plan.uses_sandbox and "latency_ms" in sb:
+        from mvptest.sandbox.faults import LatencyModel
+
+        try:
+            LatencyModel.parse(sb["latency_ms"])
+        except UsageError as exc:
+            raise InputError(f"sandbox.latency_ms: {exc.message}", where=doc.locate("/sandbox/latency_ms"),
+                             hint=exc.hint) from None
     plan.sandbox = SandboxOptions(
         seed=int(sb.get("seed", 0)), latency_ms=str(sb.get("latency_ms", "0")), error_rate=float(sb.get("error_rate", 0)),
         invalid_rate=float(sb.get("invalid_rate", 0)), reset_rate=float(sb.get("reset_rate", 0)),

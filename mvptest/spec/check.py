@@ -290,6 +290,23 @@ class _Checker:
             if not p.exists():
                 self.result.problems.append(Problem(doc.locate(f"/specs/{i}"), f"spec {rel!r} does not exist (resolved to {display_path(p)})", "paths resolve from the scenario's folder"))
             spec_paths.append(p)
+        for name, pool in (data.get("data") or {}).items():
+            if isinstance(pool, dict) and isinstance(pool.get("file"), str):
+                p = (doc.path.parent / pool["file"]).resolve()
+                if not p.exists():
+                    self.result.problems.append(Problem(doc.locate(f"/data/{name}/file"),
+                                                        f"data pool {name!r}: no file {display_path(p)}",
+                                                        "paths resolve from the scenario's folder"))
+        sandbox = data.get("sandbox")
+        if isinstance(sandbox, dict) and "latency_ms" in sandbox:
+            from mvptest.errors import UsageError
+            from mvptest.sandbox.faults import LatencyModel
+
+            try:
+                LatencyModel.parse(sandbox["latency_ms"])
+            except UsageError as exc:
+                self.result.problems.append(Problem(doc.locate("/sandbox/latency_ms"), f"sandbox.latency_ms: {exc.message}",
+                                                    exc.hint))
         self.result.scenarios.append(Scenario(data["name"], doc.path, data, spec_paths, doc.locate(), doc))
 
     # -- across files ----------------------------------------------------------------------------
