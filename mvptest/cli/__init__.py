@@ -58,14 +58,17 @@ def cli(debug: bool, no_color: bool) -> None:
     """mvptest proves a government data-sharing interface before rollout.
 
     \b
-    It checks field formats against JSON Schema (with the unified social credit code, resident ID
-    and other Chinese government formats, checksums included), and reports per field, with masked
-    examples and the fix.
+    It measures the pilot's call success rate and latency under Locust load with every response
+    validated, checks field formats against JSON Schema (with the unified social credit code,
+    resident ID and other Chinese government formats, checksums included), and holds what a
+    provider serves against what each consuming department requires, with the fix.
 
     \b
     Start here:
-      mvptest spec check specs/
+      mvptest run scenarios/pilot-enterprise-registration.yaml
+      mvptest compat specs/market-supervision/enterprise-registration.yaml specs/tax/enterprise-registration.yaml
       mvptest validate specs/samples/tax-enterprise-sample.csv --spec specs/tax/enterprise-registration.yaml
+      mvptest spec check specs/
 
     \b
     Exit codes: 0 all holds; 1 a check fell short (invalid records, a missed target);
