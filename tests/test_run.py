@@ -437,6 +437,8 @@ def test_remote_worker_gets_the_plan_reports_everything_and_quits_with_the_maste
         w_out, w_err = worker.communicate(timeout=15)  # it must not linger after the master is gone
         assert worker.returncode == 0, w_err
         assert "Unknown message type" not in w_err and "StopUser" not in w_err
+        assert "mvptest worker: plan 'pilot-enterprise-registration' received" in w_err  # a person at the worker sees it
+        assert "mvptest worker: the master ended the run" in w_err
     finally:
         for p in (master, worker):
             if p is not None and p.poll() is None:

@@ -28,4 +28,5 @@ def worker(master: str) -> int:
         raise UsageError(f"--master {master!r}: the port must be a number from 1 to 65535")
     click.echo(f"mvptest worker: joining the master at {host or '127.0.0.1'}:{port}; it sends the plan when the run "
                "starts (Ctrl-C to stop)", err=True)
-    return engine.run_worker(host or "127.0.0.1", int(port))
+    return engine.run_worker(host or "127.0.0.1", int(port),
+                             on_notice=lambda text: click.echo(f"mvptest worker: {text}", err=True))

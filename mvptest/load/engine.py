@@ -335,8 +335,12 @@ def _stop_workers(runner: Any, participants: list[str], final: set[str], stop_ti
         gevent.sleep(0.05)
 
 
-def run_worker(master_host: str, master_port: int) -> int:
-    """A worker: receives the plan from the master, runs its share of users, reports our measurements."""
+def run_worker(master_host: str, master_port: int, *, on_notice: Any = None, silent_after_s: float = 15.0) -> int:
+    """A worker: receives the plan from the master, runs its share of users, reports our measurements.
+
+    ``on_notice(text)`` hears what a person at the worker should know: the plan arrived, the run is over, or no
+    plan came after ``silent_after_s`` seconds (a master that is not there, or a port that is closed)."""
+    notice = on_notice or (lambda text: None)
     from mvptest.run.plan import RunPlan as _Plan
 
     recorder = Recorder()
@@ -353,7 +357,10 @@ def run_worker(master_host: str, master_port: int) -> int:
         configure(plan, data["base_url"], arrival_users=int(data.get("arrival_users", 1)))
         ArrivalUser.recorder = recorder
         environment.host = data["base_url"]
+        got_plan["at"] = time.time()
+        notice(f"plan {plan.name!r} received: load goes to {public_url(data['base_url'])}")
 
+    got_plan: dict[str, float] = {}
     runner.register_message(PLAN_MESSAGE, on_plan)
     runner.send_message(PLAN_REQUEST)
     stopped = {"users": False}
@@ -371,7 +378,13 @@ def run_worker(master_host: str, master_port: int) -> int:
     env.events.report_to_master.add_listener(on_report)
     stop = _Stop()
     stop.install()
+    joined = time.time()
+    warned = False
     while len(runner.greenlet) > 0:  # a gevent Group: empty once the master says quit
+        if not got_plan and not warned and time.time() - joined > silent_after_s:
+            warned = True
+            notice(f"no plan from the master at {master_host}:{master_port} after {silent_after_s:.0f} s: is "
+                   "`mvptest run --master` running there, and is the port open? (waiting on; Ctrl-C to stop)")
         if stop.requested:
             runner.stop()  # users stop gracefully; then one last report, as on the master's quit
             try:
@@ -381,4 +394,5 @@ def run_worker(master_host: str, master_port: int) -> int:
             runner.quit()
             break
         gevent.sleep(0.2)
+    notice("stopped (interrupted)" if stop.requested else "the master ended the run")
     return 130 if stop.requested else 0
