@@ -423,6 +423,21 @@ def test_a_worker_that_dies_is_reported_and_what_it_counted_is_kept(tmp_path: Pa
     assert itf["successes"] == itf["requests"]
 
 
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_worker_waiting_for_an_absent_master_stops_cleanly_on_a_signal(sig: signal.Signals) -> None:
+    worker = start("worker", "--master", f"127.0.0.1:{free_port()}")
+    try:
+        Lines(worker).wait_for("joining the master", timeout=20)
+        time.sleep(1.5)
+        worker.send_signal(sig)
+        worker.wait(timeout=10)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+    assert worker.returncode == 130
+
+
 def test_remote_worker_gets_the_plan_reports_everything_and_quits_with_the_master(tmp_path: Path) -> None:
     port = free_port()
     master = start("run", PILOT, "--duration", "2s", "--users", "2", "--success-rate", "0.9", "--master", "--expect-workers", "1",

@@ -6,6 +6,7 @@ The engine never prints. Events go to reporters (live console, result files) thr
 from __future__ import annotations
 
 import signal
+import os
 import socket
 import ssl
 import subprocess
@@ -335,6 +336,12 @@ def _stop_workers(runner: Any, participants: list[str], final: set[str], stop_ti
         gevent.sleep(0.05)
 
 
+def _exit_interrupted() -> None:
+    sys.stderr.write("Interrupted before the run started: nothing was measured.\n")
+    sys.stderr.flush()
+    os._exit(130)
+
+
 def run_worker(master_host: str, master_port: int, *, on_notice: Any = None, silent_after_s: float = 15.0) -> int:
     """A worker: receives the plan from the master, runs its share of users, reports our measurements.
 
@@ -346,10 +353,16 @@ def run_worker(master_host: str, master_port: int, *, on_notice: Any = None, sil
     recorder = Recorder()
     env = Environment(user_classes=[PilotUser, ArrivalUser], events=Events())
     _listen(env, recorder)
+    # Until the runner is up, joining can block (a master that is not there): a signal then ends the worker at once,
+    # with nothing measured to keep.
+    early = [gevent.signal_handler(sig, _exit_interrupted) for sig in (signal.SIGINT, signal.SIGTERM)]
     try:
         runner = env.create_worker_runner(master_host, master_port)
+    except KeyboardInterrupt:
+        raise
     except Exception as exc:  # noqa: BLE001 - zmq errors are many; all mean the same to the user
-        raise UsageError(f"cannot reach the master at {master_host}:{master_port}: {exc}") from None
+        raise UsageError(f"cannot reach the master at {master_host}:{master_port}: "
+                         f"{exc or type(exc).__name__}") from None
 
     def on_plan(environment: Environment, msg: Any, **_: Any) -> None:
         data = msg.data
@@ -362,7 +375,7 @@ def run_worker(master_host: str, master_port: int, *, on_notice: Any = None, sil
 
     got_plan: dict[str, float] = {}
     runner.register_message(PLAN_MESSAGE, on_plan)
-    runner.send_message(PLAN_REQUEST)
+    gevent.spawn(runner.send_message, PLAN_REQUEST)  # may wait for a master that is not there yet
     stopped = {"users": False}
 
     def on_test_stop(**_: Any) -> None:
@@ -376,6 +389,8 @@ def run_worker(master_host: str, master_port: int, *, on_notice: Any = None, sil
             data[FINAL_KEY] = True
 
     env.events.report_to_master.add_listener(on_report)
+    for handler in early:
+        handler.cancel()
     stop = _Stop()
     stop.install()
     joined = time.time()
@@ -386,12 +401,13 @@ def run_worker(master_host: str, master_port: int, *, on_notice: Any = None, sil
             notice(f"no plan from the master at {master_host}:{master_port} after {silent_after_s:.0f} s: is "
                    "`mvptest run --master` running there, and is the port open? (waiting on; Ctrl-C to stop)")
         if stop.requested:
-            runner.stop()  # users stop gracefully; then one last report, as on the master's quit
-            try:
-                runner._send_stats()
-            except Exception:  # noqa: BLE001 - the master may be gone already
-                pass
-            runner.quit()
+            with gevent.Timeout(5, False):  # a master that is gone must not keep the worker
+                runner.stop()  # users stop gracefully; then one last report, as on the master's quit
+                try:
+                    runner._send_stats()
+                except Exception:  # noqa: BLE001 - the master may be gone already
+                    pass
+                runner.quit()
             break
         gevent.sleep(0.2)
     notice("stopped (interrupted)" if stop.requested else "the master ended the run")
