@@ -718,3 +718,26 @@ def test_a_target_that_accepts_and_never_answers_is_a_result_not_unreachable(tmp
     [itf] = s["interfaces"]
     assert itf["requests"] > 0 and itf["failures"]["transport"] == itf["requests"]
     assert any("imeout" in x["message"] for x in itf["failure_samples"]["transport"])
+
+
+def test_pool_values_that_break_the_parameter_schema_are_warned_about_before_the_run(tmp_path: Path) -> None:
+    from mvptest.run.plan import build_plan
+
+    (tmp_path / "codes.csv").write_text("uscc\n91110000600037341L\n企业3\n12345\n", encoding="utf-8")
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(PILOT.read_text(encoding="utf-8").replace("../specs/", f"{ROOT}/specs/")
+                        + "data: {uscc: {file: codes.csv}}\n", encoding="utf-8")
+    plan = build_plan(scenario)
+    assert plan.warnings == [
+        "data pool 'uscc': 2 of 3 values break the parameter's schema for market-supervision/enterprise-registration "
+        "(e.g. 企业3, 12345); the provider should answer those calls 400, which count as failures"]
+    (tmp_path / "codes.csv").write_text("uscc\n91110000600037341L\n", encoding="utf-8")
+    assert build_plan(scenario).warnings == []
+
+
+def test_a_bad_duration_in_the_scenario_names_its_line(tmp_path: Path) -> None:
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(PILOT.read_text(encoding="utf-8").replace("../specs/", f"{ROOT}/specs/")
+                        .replace("duration: 20s", "duration: 0s"), encoding="utf-8")
+    proc = mvptest("run", scenario, "--results-dir", tmp_path / "r")
+    assert proc.returncode == 2 and f"{scenario.name}:12:" in proc.stderr and "duration must be positive" in proc.stderr

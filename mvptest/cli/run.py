@@ -86,6 +86,8 @@ def run(scenario: Path, target: str | None, duration: str | None, users: int | N
                       allow_hosts=allow_hosts, success_rate=success_rate, latency_targets=_latency_targets(latency_ms),
                       spec_root=spec_root)
     out, err = consoles()
+    for warning in plan.warnings:
+        err.print(f"[yellow]warning:[/] {warning}")
     reporter = RunConsole(err, out)
     run_id = new_run_id(plan.name)
     run_dir = results_dir / run_id

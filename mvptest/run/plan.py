@@ -78,6 +78,7 @@ class RunPlan:
     sandbox: SandboxOptions = field(default_factory=SandboxOptions)
     allowed_hosts: list[str] = field(default_factory=list)
     seed: int = 0
+    warnings: list[str] = field(default_factory=list)  # said before the load starts; not sent to workers
 
     @property
     def uses_sandbox(self) -> bool:
@@ -244,15 +245,26 @@ def build_plan(scenario_path: Path, *, target: str | None = None, duration: str 
         raise InputError("names no interface to load", where=doc.locate())
 
     load = data.get("load") or {}
+
+    def located(key: str, value: Any, from_cli: bool = False) -> float:
+        """A duration; when the scenario's is wrong, the message names the file and line."""
+        try:
+            return parse_duration(value, what=key)
+        except UsageError as exc:
+            if from_cli:
+                raise
+            raise InputError(exc.message, where=doc.locate(f"/load/{key}"), hint=exc.hint) from None
+
     plan = RunPlan(
         name=data["name"], scenario_path=display_path(scenario_path), spec_paths=[display_path(p) for p in scenario.spec_paths],
         target=target or data.get("target", "sandbox"), interfaces=plans,
         users=int(users if users is not None else load.get("users", 10)),
         spawn_rate=float(load.get("spawn_rate", max(1, load.get("users", 10)))),
         rate=rate if rate is not None else load.get("rate"),
-        duration_s=parse_duration(duration if duration is not None else load.get("duration", "30s")),
-        think_time_s=parse_duration(load["think_time"], what="think_time") if load.get("think_time") else 0.0,
-        timeout_s=parse_duration(load.get("timeout", "10s"), what="timeout"),
+        duration_s=located("duration", duration if duration is not None else load.get("duration", "30s"),
+                           from_cli=duration is not None),
+        think_time_s=located("think_time", load["think_time"]) if load.get("think_time") else 0.0,
+        timeout_s=located("timeout", load.get("timeout", "10s")),
         workers=int(workers if workers is not None else load.get("workers", 0)),
         allowed_hosts=list(data.get("allowed_hosts", [])) + list(allow_hosts),
         seed=int((data.get("sandbox") or {}).get("seed", 0)),
@@ -290,7 +302,32 @@ def build_plan(scenario_path: Path, *, target: str | None = None, duration: str 
         if not isinstance(spec, dict):
             raise InputError(f"data pool {name!r} must be a mapping with 'file' or 'values'", where=doc.locate(f"/data/{name}"))
         plan.pools[name] = _load_pool(spec, scenario_path.parent, doc.locate(f"/data/{name}"), name)
+    plan.warnings.extend(_pool_warnings(plan))
     return plan
+
+
+def _pool_warnings(plan: RunPlan) -> list[str]:
+    """Pool values that break the parameter's own schema: each such call will be answered 400, not measured."""
+    from mvptest.validation.compiled import CompiledSchema
+    from mvptest.validation.readers import coerce_text
+
+    out = []
+    seen: set[tuple[str, str]] = set()
+    for ip in plan.interfaces:
+        itf = ip.interface
+        for p in itf.parameters:
+            if p.name not in plan.pools or p.schema is None or (itf.key, p.name) in seen:
+                continue
+            seen.add((itf.key, p.name))
+            compiled = CompiledSchema(p.schema, format_options=itf.format_options)
+            root = p.schema.resolve(p.schema.schema)[0]
+            values = plan.pools[p.name]
+            bad = [v for v in values if not compiled.is_valid(coerce_text(str(v), root))]
+            if bad:
+                shown = ", ".join(compiled.masker.show("", v) for v in bad[:3])
+                out.append(f"data pool {p.name!r}: {len(bad):,} of {len(values):,} values break the parameter's schema "
+                           f"for {itf.key} (e.g. {shown}); the provider should answer those calls 400, which count as failures")
+    return out
 
 
 def new_run_id(name: str) -> str:

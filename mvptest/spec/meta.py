@@ -9,7 +9,7 @@ from mvptest.formats import SEVERITIES
 _ID = {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]*$"}
 _POINTER = {"type": "string", "pattern": "^(/.*)?$"}
 _POSITIVE = {"type": "number", "exclusiveMinimum": 0}
-_DURATION = {
+DURATION = {
     "anyOf": [
         {"type": "number", "exclusiveMinimum": 0},
         {"type": "string", "pattern": r"^\s*([0-9]+(\.[0-9]+)?\s*(ms|s|m|h)\s*)+$"},
@@ -182,9 +182,9 @@ SCENARIO_DOC: dict[str, Any] = {
                 "users": {"type": "integer", "minimum": 1},
                 "spawn_rate": _POSITIVE,
                 "rate": _POSITIVE,
-                "duration": _DURATION,
-                "think_time": _DURATION,
-                "timeout": _DURATION,
+                "duration": DURATION,
+                "think_time": DURATION,
+                "timeout": DURATION,
                 "workers": {"type": "integer", "minimum": 0},
             },
         },
