@@ -643,3 +643,21 @@ def test_generation_time_budget(capsys: pytest.CaptureFixture[str]) -> None:
         lines.append(f"{key}: init {1e3 * (t1 - t0):.2f} ms, {1e6 * (t3 - t2) / n:.1f} us per record")
     with capsys.disabled():
         print("\nsynth timing:\n  " + "\n  ".join(lines))
+
+
+def test_a_persons_other_dates_come_after_the_birth() -> None:
+    """insuredSince of an insured person lies between the birth (from the ID number) and today."""
+    import datetime
+
+    from mvptest.spec.check import load_specs
+    from mvptest.synth import Synthesizer
+
+    root = Path(__file__).resolve().parents[1]
+    itf = load_specs([root / "specs" / "social-security" / "insured-person.yaml"]).interfaces[0]
+    syn = Synthesizer(itf.response_schema)
+    rng = random.Random(7)
+    today = datetime.date.today().strftime("%Y%m%d")
+    for _ in range(500):
+        r = syn.generate(rng)
+        since = r["insuredSince"].replace("-", "")
+        assert r["idNumber"][6:14] <= since <= today, r

@@ -536,7 +536,7 @@ class _Object(_Node):
         for derive, target, source, node in self.rules:
             if target in out and source in out and not (ov and target in ov):
                 try:
-                    v = derive(out[source])
+                    v = derive(out[source], out[target]) if getattr(derive, "with_current", False) else derive(out[source])
                 except (ValueError, TypeError, IndexError, KeyError):
                     continue
                 if v is not None and node.accepts(v):
@@ -597,6 +597,32 @@ def _birth(fmt: str) -> Callable[[Any], Any]:
         d = rid[6:14]
         return d if fmt == "date-compact" else f"{d[:4]}-{d[4:6]}-{d[6:]}"
 
+    return derive
+
+
+def _after_birth(fmt: str) -> Callable[..., Any]:
+    """A person's other dates (insured since, employed since, ...) fall after the age of 16, not before the birth."""
+    import datetime as _dt
+
+    def derive(rid: Any, current: Any) -> Any:
+        if not isinstance(rid, str) or len(rid) != 18 or not cn.is_real_date_compact(rid[6:14]) or not isinstance(current, str):
+            return None
+        digits = current.replace("-", "")
+        birth = _dt.date(int(rid[6:10]), int(rid[10:12]), int(rid[12:14]))
+        earliest = birth.replace(year=birth.year + 16) if not (birth.month == 2 and birth.day == 29) else birth.replace(
+            year=birth.year + 16, day=28)
+        today = _dt.date.today()
+        if earliest >= today:
+            earliest = birth  # a child: any day since the birth
+        if len(digits) == 8 and digits.isdigit() and earliest.strftime("%Y%m%d") <= digits <= today.strftime("%Y%m%d"):
+            return None  # already plausible
+        if earliest >= today:
+            return None
+        span = (today - earliest).days
+        day = earliest + _dt.timedelta(days=int(digits) % span if digits.isdigit() else 0)
+        return day.strftime("%Y%m%d") if fmt == "date-compact" else day.isoformat()
+
+    derive.with_current = True  # type: ignore[attr-defined]
     return derive
 
 
@@ -1237,6 +1263,9 @@ class Synthesizer:
                 obj.rules.append((_division, name, _prefer(usccs, "uscc", "creditcode", "tyshxydm"), child))
             if rids and child.fmt in ("date", "date-compact") and _is_birth(child):
                 obj.rules.append((_birth(child.fmt), name, _prefer(rids, "idnumber", "idcard", "sfzh", "gmsfhm"), child))
+            elif rids and child.fmt in ("date", "date-compact"):
+                obj.rules.append((_after_birth(child.fmt), name, _prefer(rids, "idnumber", "idcard", "sfzh", "gmsfhm"),
+                                  child))
             if rids and isinstance(child, _Enum) and _is_gender(child):
                 pair = _gender_values(child.options)
                 if pair:
