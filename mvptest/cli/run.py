@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import click
@@ -93,6 +94,9 @@ def run(scenario: Path, target: str | None, duration: str | None, users: int | N
     run_dir = results_dir / run_id
     sandbox = None
     sandbox_stats = None
+    outcome = None
+    base_url = public_url(plan.target) if not plan.uses_sandbox else "sandbox"
+    started = time.time()
     try:
         if plan.uses_sandbox:
             sb = plan.sandbox
@@ -112,7 +116,6 @@ def run(scenario: Path, target: str | None, duration: str | None, users: int | N
             events = engine.run_master(plan, base_url, workers=plan.workers)
         else:
             events = engine.run_local(plan, base_url)
-        outcome = None
         for event in events:
             reporter.handle(event)
             if isinstance(event, engine.RunFinished):
@@ -120,6 +123,14 @@ def run(scenario: Path, target: str | None, duration: str | None, users: int | N
         assert outcome is not None
         if sandbox is not None:
             sandbox_stats = sandbox.stats()
+    except KeyboardInterrupt:
+        if outcome is not None:
+            raise
+        # Interrupted before the load began (while the sandbox or the workers started): nothing was measured, and
+        # the run folder still says so, as CI expects of every interrupted run.
+        from mvptest.run.recorder import Recorder
+
+        outcome = engine.RunOutcome(Recorder(), started, time.time(), True, base_url, 0, False)
     finally:
         reporter.stop()
         if sandbox is not None:

@@ -336,6 +336,23 @@ def _stop_workers(runner: Any, participants: list[str], final: set[str], stop_ti
         gevent.sleep(0.05)
 
 
+def _quiet_interrupts() -> None:
+    """Ctrl-C or SIGTERM that lands while gevent's hub runs is raised in the hub, which prints a traceback before
+    handing it to the main greenlet; the command then handles it as an interruption. Print the rest as before."""
+    hub = gevent.get_hub()
+    print_exception = hub.print_exception
+
+    def quiet(context: Any, kind: Any, value: Any, tb: Any) -> None:
+        if isinstance(kind, type) and issubclass(kind, (KeyboardInterrupt, SystemExit)):
+            return
+        print_exception(context, kind, value, tb)
+
+    hub.print_exception = quiet
+
+
+_quiet_interrupts()
+
+
 def _exit_interrupted() -> None:
     sys.stderr.write("Interrupted before the run started: nothing was measured.\n")
     sys.stderr.flush()
