@@ -741,3 +741,12 @@ def test_a_bad_duration_in_the_scenario_names_its_line(tmp_path: Path) -> None:
                         .replace("duration: 20s", "duration: 0s"), encoding="utf-8")
     proc = mvptest("run", scenario, "--results-dir", tmp_path / "r")
     assert proc.returncode == 2 and f"{scenario.name}:12:" in proc.stderr and "duration must be positive" in proc.stderr
+
+
+def test_open_model_with_workers_schedules_exactly_rate_times_duration(tmp_path: Path) -> None:
+    proc = mvptest("run", PILOT, "--workers", "2", "--rate", "200", "--duration", "3s", "--success-rate", "0.9",
+                   "--results-dir", tmp_path)
+    assert proc.returncode == 0, describe(proc)
+    s = assert_consistent(the_run_dir(tmp_path))
+    assert s["load"]["intended_requests"] == 600  # each worker 100/s for its 3 s, none after its deadline
+    assert s["requests"] == 600 - s["load"]["dropped_arrivals"]

@@ -243,10 +243,14 @@ class ArrivalUser(FastHttpUser):
         pool = gevent.pool.Pool(MAX_IN_FLIGHT)
         interval = 1.0 / rate
         next_at = time.perf_counter()
+        plan = CONFIG.plan
+        # Arrivals end at this user's own deadline as well: with workers, the master's stop reaches each a few
+        # milliseconds late, which would add arrivals beyond rate x duration.
+        deadline = next_at + plan.duration_s if plan else float("inf")
         try:
             # Until the runner asks this user to stop (graceful stop sets the state): then no new arrival, and
             # the calls in flight finish within the timeout, so that what the target answered is counted.
-            while self._state != LOCUST_STATE_STOPPING:
+            while self._state != LOCUST_STATE_STOPPING and next_at < deadline:
                 now = time.perf_counter()
                 if now < next_at:
                     gevent.sleep(next_at - now)
@@ -260,7 +264,8 @@ class ArrivalUser(FastHttpUser):
                         ArrivalUser.recorder.dropped += 1
                     continue
                 pool.spawn(call, self.client, _pick(rng), rng)
-            plan = CONFIG.plan
             pool.join(timeout=(plan.timeout_s if plan else 10.0) + 1)
+            while self._state != LOCUST_STATE_STOPPING:  # the task must not start over: wait for the stop
+                gevent.sleep(0.05)
         finally:
             pool.kill(block=False)
