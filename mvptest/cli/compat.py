@@ -224,21 +224,15 @@ def _sample(provider: Any, *, sandbox: bool, live: str | None, data: Path | None
 
 
 def _headers(items: tuple[str, ...]) -> dict[str, str]:
-    import os
-    import re
+    from mvptest.errors import Location
+    from mvptest.run.plan import substitute_env
 
     out = {}
     for item in items:
         name, sep, value = item.partition(":")
         if not sep or not name.strip():
             raise UsageError(f"--header {item!r} is not NAME:VALUE", hint="e.g. --header 'Authorization:Bearer ${TOKEN}'")
-
-        def env(m: re.Match[str]) -> str:
-            if m.group(1) not in os.environ:
-                raise UsageError(f"--header {name.strip()}: environment variable {m.group(1)} is not set")
-            return os.environ[m.group(1)]
-
-        out[name.strip()] = re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", env, value.strip())
+        out[name.strip()] = substitute_env(value.strip(), where=Location("--header"), name=name.strip())
     return out
 
 

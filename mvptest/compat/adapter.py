@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from mvptest.compat.fields import FieldInfo, clone_table
+from mvptest.validation.readers import put_value as set_value
 from mvptest.errors import SpecError
 
-from mvptest.spec.meta import ADAPTER_DOC, DATE_FORMATS, NORMALIZE_OPS  # noqa: F401 (the file's shape lives with the other kinds)
+from mvptest.spec.meta import ADAPTER_DOC  # the file's shape lives with the other kinds
 
 
 # --------------------------------------------------------------------------- pointers on records
@@ -37,16 +38,7 @@ def _tokens(pointer: str) -> list[str]:
 
 def _parents(record: Any, tokens: list[str]) -> list[tuple[Any, str]]:
     """Every (container, last key) the pointer reaches; '*' walks every item of a list."""
-    nodes = [record]
-    for token in tokens[:-1]:
-        nxt = []
-        for node in nodes:
-            if token == "*" and isinstance(node, list):
-                nxt.extend(node)
-            elif isinstance(node, dict) and token in node:
-                nxt.append(node[token])
-        nodes = nxt
-    return [(n, tokens[-1]) for n in nodes if isinstance(n, dict)]
+    return [(n, tokens[-1]) for n in _nodes(record, tokens[:-1]) if isinstance(n, dict)]
 
 
 def get_value(record: Any, pointer: str) -> tuple[bool, Any]:
@@ -59,17 +51,6 @@ def get_value(record: Any, pointer: str) -> tuple[bool, Any]:
         else:
             return False, None
     return True, node
-
-
-def set_value(record: dict[str, Any], pointer: str, value: Any) -> None:
-    tokens = _tokens(pointer)
-    node = record
-    for token in tokens[:-1]:
-        nxt = node.get(token)
-        if not isinstance(nxt, dict):
-            nxt = node[token] = {}
-        node = nxt
-    node[tokens[-1]] = value
 
 
 def _nodes(record: Any, tokens: list[str]) -> list[Any]:
@@ -161,7 +142,7 @@ def _scale(value: Any, factor: float, integer: bool, ndigits: int | None) -> Any
     return round(out, 6) if isinstance(out, float) else out
 
 
-def _convert(value: Any, to: str) -> Any:
+def convert_value(value: Any, to: str) -> Any:
     try:
         if to == "string":
             if isinstance(value, float) and value.is_integer():
@@ -228,7 +209,7 @@ class Adapter:
                 _transform(out, args["field"], lambda v, m=values, a=args: m.get(map_key(v), a.get("default", v))
                            if map_key(v) in m or "default" in a else v)
             elif kind == "convert":
-                _transform(out, args["field"], lambda v, a=args: _convert(v, a["to"]))
+                _transform(out, args["field"], lambda v, a=args: convert_value(v, a["to"]))
             elif kind == "normalize":
                 _transform(out, args["field"], lambda v, a=args: _normalize(v, list(a["ops"])))
         return out
@@ -287,7 +268,7 @@ class Adapter:
             elif kind == "convert":
                 s["type"] = args["to"]
                 if "enum" in s:
-                    s["enum"] = _unique([_convert(v, args["to"]) for v in s["enum"]])
+                    s["enum"] = _unique([convert_value(v, args["to"]) for v in s["enum"]])
             elif kind == "normalize":
                 s.setdefault("x-normalized", []).extend(args["ops"])
         return table

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from mvptest.compat.adapter import DATE_FORMATS, map_key
+from mvptest.compat.adapter import convert_value, map_key
 from mvptest.compat.fields import FieldInfo
+from mvptest.spec.meta import DATE_FORMATS
 
 # The kinds of CONTRACTS; a unit difference (万元 against 元) is a format-mismatch with aspect "unit".
 ISSUE_KINDS = ("missing-field", "optional-field", "type-mismatch", "format-mismatch", "enum-mismatch",
@@ -177,9 +178,7 @@ def _compare_one(cp: str, cf: FieldInfo, src: str, pf: FieldInfo) -> list[Compat
                 f"convert the value to {target}" if step else "the types cannot be converted mechanically", step)
             if step:
                 converted = True
-                from mvptest.compat.adapter import _convert
-
-                provider_enum = [_convert(v, target) for v in provider_enum]  # type: ignore[arg-type]
+                provider_enum = [convert_value(v, target) for v in provider_enum]  # type: ignore[arg-type]
     cu, pu = cf.get("x-unit"), pf.get("x-unit")
     if cu and pu and cu != pu:
         factor = UNIT_FACTORS.get((str(pu), str(cu)))
@@ -193,7 +192,7 @@ def _compare_one(cp: str, cf: FieldInfo, src: str, pf: FieldInfo) -> list[Compat
     elif cu and not pu and (ct & {"number", "integer"}):
         add("format-mismatch", "warning", f"in {cu}", "no unit declared",
             f"the consumer counts {cu}; the provider does not say which unit it sends",
-            f"ask the provider which unit it sends, and add x-unit to its schema", aspect="unit")
+            "ask the provider which unit it sends, and add x-unit to its schema", aspect="unit")
     cfmt, pfmt = cf.get("format"), pf.get("format")
     if cfmt and cfmt != pfmt:
         if pfmt in DATE_FORMATS and cfmt in DATE_FORMATS:

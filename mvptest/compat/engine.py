@@ -14,10 +14,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
-from mvptest.compat.adapter import DATE_FORMATS, Adapter, copy_value, get_value
+from mvptest.compat.adapter import Adapter, copy_value, get_value
 from mvptest.compat.compare import EVIDENCE_KIND, ISSUE_KINDS, NORMALIZE_BY_CODE, CompatIssue, adapter_steps, compare_fields
 from mvptest.compat.fields import FieldInfo, field_table, leaf_fields
 from mvptest.masking import Masker
+from mvptest.spec.meta import DATE_FORMATS
 from mvptest.spec.model import Interface, Requirement
 from mvptest.validation.compiled import CompiledSchema, FieldError
 
@@ -57,6 +58,8 @@ class PairResult:
     adapter: Adapter | None = None
     evidence: Evidence | None = None
     notes: list[str] = field(default_factory=list)  # e.g. adapter steps that name fields the provider does not serve
+    provider_fields: dict[str, FieldInfo] = field(default_factory=dict)  # after the adapter
+    consumer_fields: dict[str, FieldInfo] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[CompatIssue]:
@@ -132,7 +135,8 @@ def static_check(provider: Interface, consumer: Requirement, adapter: Adapter | 
     ctable = field_table(consumer.schema)
     issues, sources = compare_fields(ptable, ctable)
     required = [f.pointer for f in leaf_fields(ctable) if f.effectively_required]
-    return PairResult(provider, consumer, issues, sources, required, adapter, notes=notes)
+    return PairResult(provider, consumer, issues, sources, required, adapter, notes=notes, provider_fields=ptable,
+                      consumer_fields=ctable)
 
 
 def sensitive_in_consumer_terms(provider_sensitive: Iterable[str], adapter: Adapter | None,
@@ -241,10 +245,8 @@ class EvidenceCollector:
         self.masker.add(sensitive_in_consumer_terms(result.provider.sensitive, result.adapter, result.sources))
         self.max_examples = max_examples
         self.adapter = result.adapter
-        self.ctable = field_table(req.schema)
-        self.ptable = field_table(result.provider.response_schema)
-        if self.adapter is not None:
-            self.ptable = self.adapter.apply_fields(self.ptable)
+        self.ctable = result.consumer_fields
+        self.ptable = result.provider_fields
         self.evidence = Evidence(source)
         self.tallies: dict[tuple[str, str], _Tally] = {}
         self.predicted = {(i.field, i.kind) for i in result.issues}

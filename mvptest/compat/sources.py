@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import time
-from urllib.parse import urlsplit
 
 import orjson
 from pathlib import Path

@@ -7,7 +7,6 @@ import json
 import random
 from typing import TYPE_CHECKING, Any, Callable
 
-from mvptest.formats import cn
 
 if TYPE_CHECKING:
     from mvptest.synth.synthesizer import Synthesizer, _Node

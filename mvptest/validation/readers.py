@@ -200,11 +200,12 @@ class Coercer:
             if cell is None or cell == "":
                 continue  # an empty cell is an absent field
             value = self.coerce_cell(pointer, cell) if typed else self.coerce_text(pointer, cell)
-            _put(out, pointer, value)
+            put_value(out, pointer, value)
         return out
 
 
-def _put(out: dict[str, Any], pointer: str, value: Any) -> None:
+def put_value(out: dict[str, Any], pointer: str, value: Any) -> None:
+    """Set the value at a JSON Pointer, creating the objects on the way."""
     tokens = [t.replace("~1", "/").replace("~0", "~") for t in pointer.split("/")[1:]]
     node = out
     for token in tokens[:-1]:
