@@ -1,0 +1,1 @@
+"""The run record: summary.json, its writers and readers."""
