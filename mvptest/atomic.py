@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -13,26 +14,49 @@ def write_text(path: Path, text: str, *, encoding: str = "utf-8") -> None:
     write_bytes(path, text.encode(encoding))
 
 
+def _cannot(path: Path, exc: OSError, hint: str = "") -> InputError:
+    reason = exc.strerror or str(exc)
+    if exc.errno is not None and exc.errno in (28, 122):  # ENOSPC, EDQUOT
+        hint = hint or "free some space or write elsewhere"
+    return InputError(f"cannot write here: {reason}", where=str(path), hint=hint)
+
+
 def write_bytes(path: Path, data: bytes) -> None:
+    """Write to a temporary name beside ``path``, then rename; a pipe or device (``/dev/stdout``) is written as is."""
     path = Path(path)
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        # a FIFO, a terminal, /dev/stdout: never replace the node itself (as root that would replace a device)
+        try:
+            with open(path, "wb") as f:
+                f.write(data)
+        except OSError as exc:
+            raise _cannot(path, exc) from None
+        return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
-        raise InputError(f"cannot write here: {exc.strerror}", where=str(path)) from None
+        raise _cannot(path, exc) from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        try:
-            os.replace(tmp, path)
-        except OSError as exc:
-            raise InputError(f"cannot write here: {exc.strerror}", where=str(path),
-                             hint="give a file name" if path.is_dir() else "") from None
+        os.replace(tmp, path)
+    except OSError as exc:
+        _unlink(tmp)
+        raise _cannot(path, exc, "give a file name" if path.is_dir() else "") from None
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        _unlink(tmp)
         raise
+
+
+def _unlink(tmp: str) -> None:
+    try:
+        os.unlink(tmp)
+    except OSError:
+        pass

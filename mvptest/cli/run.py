@@ -11,7 +11,6 @@ from mvptest.errors import ExitCode, UsageError
 from mvptest.masking import public_url
 
 _PATH = click.Path(path_type=Path)
-DEFAULT_SCENARIO = Path("scenarios/pilot-enterprise-registration.yaml")
 
 
 def _latency_targets(text: str | None) -> dict[str, float] | None:
@@ -31,7 +30,7 @@ def _latency_targets(text: str | None) -> dict[str, float] | None:
 
 
 @click.command()
-@click.argument("scenario", type=_PATH, default=DEFAULT_SCENARIO, required=False)
+@click.argument("scenario", type=_PATH, required=False)
 @click.option("--target", help="Base URL of the provider (default: the scenario's, or the built-in sandbox).")
 @click.option("--duration", help="How long to load, e.g. 30s, 2m.")
 @click.option("--users", type=click.IntRange(1), help="Concurrent users (closed model).")
@@ -46,7 +45,7 @@ def _latency_targets(text: str | None) -> dict[str, float] | None:
 @click.option("--master-bind-host", default="127.0.0.1", show_default=True, help="With --master: address workers connect to.")
 @click.option("--master-port", default=5557, show_default=True, type=click.IntRange(1, 65535), help="With --master: port.")
 @click.option("--spec-root", type=_PATH, help="Folder that $ref may not leave.")
-def run(scenario: Path, target: str | None, duration: str | None, users: int | None, rate: float | None,
+def run(scenario: Path | None, target: str | None, duration: str | None, users: int | None, rate: float | None,
         workers: int | None, results_dir: Path, allow_hosts: tuple[str, ...], success_rate: float | None,
         latency_ms: str | None, master: bool, expect_workers: int | None, master_bind_host: str, master_port: int,
         spec_root: Path | None) -> int:
@@ -57,8 +56,12 @@ def run(scenario: Path, target: str | None, duration: str | None, users: int | N
     interface schema. Latency: measured by the client at microsecond resolution (not Locust's
     rounded buckets). Targets come from the spec, the scenario, then --success-rate/--latency-ms.
 
+    Without SCENARIO, runs the pilot: scenarios/pilot-enterprise-registration.yaml in the current
+    folder, or the copy installed with mvptest (against the built-in sandbox).
+
     \b
     Examples:
+      mvptest run
       mvptest run scenarios/pilot-enterprise-registration.yaml
       mvptest run scenarios/pilot-enterprise-registration.yaml --duration 2m --users 50 --workers 2
       mvptest run scenarios/pilot-enterprise-registration.yaml --target http://127.0.0.1:8080 --rate 200
@@ -68,6 +71,11 @@ def run(scenario: Path, target: str | None, duration: str | None, users: int | N
     130 interrupted (partial results written).
     """
     from mvptest.load import engine  # first: locust monkey-patches the process on import
+
+    if scenario is None:  # the pilot: ./scenarios/ in a checkout, else the copy installed with mvptest
+        from mvptest.examples import default_scenario
+
+        scenario = default_scenario()
 
     from mvptest.cli._console import consoles
     from mvptest.report.run_console import RunConsole

@@ -276,6 +276,12 @@ def build_plan(scenario_path: Path, *, target: str | None = None, duration: str 
     if plan.target != "sandbox":
         if not re.match(r"^https?://[^/]+", plan.target):
             raise UsageError(f"target {plan.target!r} is not a base URL", hint="write it as http://host:port or 'sandbox'")
+        try:
+            urlsplit(plan.target).port  # raises on a port out of range or not a number
+        except ValueError:
+            shown = re.sub(r"//[^/@]*@", "//", plan.target).split("?", 1)[0]  # never a user, password or query
+            raise UsageError(f"target {shown!r}: the port is not a number from 1 to 65535",
+                             hint="write it as http://host:port, e.g. http://127.0.0.1:8080") from None
         if not host_allowed(plan.target, plan.allowed_hosts):
             host = urlsplit(plan.target).hostname
             raise UsageError(
