@@ -26,6 +26,9 @@ _PATH = click.Path(path_type=Path)
 @click.option("--header", "headers", multiple=True, metavar="NAME:VALUE", help="Request header for --live (repeatable); ${ENV} is substituted.")
 @click.option("--timeout", "timeout_s", type=click.FloatRange(0, min_open=True), default=10.0, show_default=True, help="Seconds per --live request.")
 @click.option("--allow-host", "allow_hosts", multiple=True, metavar="HOST", help="Allow --live to reach this non-loopback host.")
+@click.option("--ca-bundle", type=_PATH, metavar="FILE", help="With --live: PEM of a private CA to trust (besides the system's).")
+@click.option("--client-cert", type=_PATH, metavar="FILE", help="With --live: client certificate for mutual TLS (PEM; may hold the key).")
+@click.option("--client-key", type=_PATH, metavar="FILE", help="With --live: private key of --client-cert (PEM, unencrypted).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the sandbox data and of the sampled parameters.")
 @click.option("--adapter", "adapters", multiple=True, type=_PATH, metavar="FILE", help="Apply this adapter before checking (repeatable with --all: matched by provider and consumer).")
 @click.option("--suggest-adapter", type=_PATH, metavar="FILE", help="Write the adapter that removes what a mechanical adjustment can (with --all: a folder, one file per pair).")
@@ -39,7 +42,8 @@ _PATH = click.Path(path_type=Path)
 @click.option("--no-mask", is_flag=True, help="Show sensitive values unmasked in reports (they are masked by default).")
 def compat(specs: tuple[Path, ...], all_dir: Path | None, interface: str | None, sandbox: bool, live: str | None,
            data: Path | None, samples: int | None, rate: float, params: Path | None, headers: tuple[str, ...],
-           timeout_s: float, allow_hosts: tuple[str, ...], seed: int, adapters: tuple[Path, ...],
+           timeout_s: float, allow_hosts: tuple[str, ...], ca_bundle: Path | None, client_cert: Path | None,
+           client_key: Path | None, seed: int, adapters: tuple[Path, ...],
            suggest_adapter: Path | None, json_out: Path | None, md_out: Path | None, csv_out: Path | None,
            encoding: str | None, sheet: str | None, max_examples: int, spec_root: Path | None, no_mask: bool) -> int:
     """Compare what a provider serves with what a consumer requires, field by field.
@@ -87,10 +91,15 @@ def compat(specs: tuple[Path, ...], all_dir: Path | None, interface: str | None,
         raise UsageError("--all takes evidence only from --sandbox", hint="check one pair at a time with --live or --data")
     if (params or headers) and not live:
         raise UsageError("--params and --header are for --live")
+    if (ca_bundle or client_cert or client_key) and not live:
+        raise UsageError("--ca-bundle, --client-cert and --client-key are for --live")
+    tls = None
     if live:
+        from mvptest import tls as tls_
         from mvptest.compat.sources import check_live_url
 
         check_live_url(live, allow_hosts)
+        tls = tls_.load(ca_bundle, client_cert, client_key)
 
     pairs = _pairs(all_dir, specs, interface, spec_root)
     loaded = [load_adapter(p) for p in adapters]
@@ -100,7 +109,7 @@ def compat(specs: tuple[Path, ...], all_dir: Path | None, interface: str | None,
     for provider, consumer in pairs:
         adapter = _adapter_for(loaded, provider.key, consumer.key, single=all_dir is None)
         sample = _sample(provider, sandbox=sandbox, live=live, data=data, samples=samples, rate=rate, params=params,
-                         headers=headers, timeout_s=timeout_s, seed=seed, encoding=encoding, sheet=sheet)
+                         headers=headers, timeout_s=timeout_s, seed=seed, encoding=encoding, sheet=sheet, tls=tls)
         progress = _Progress(err, f"{consumer.key} ← {provider.key}") if sample is not None else None
         try:
             result = check_pair(provider, consumer, adapter=adapter, sample=sample, mask=not no_mask,
@@ -206,7 +215,7 @@ def _adapter_for(adapters: list[Any], provider: str, consumer: str, *, single: b
 
 def _sample(provider: Any, *, sandbox: bool, live: str | None, data: Path | None, samples: int | None, rate: float,
             params: Path | None, headers: tuple[str, ...], timeout_s: float, seed: int, encoding: str | None,
-            sheet: str | None) -> Any:
+            sheet: str | None, tls: Any = None) -> Any:
     from mvptest.compat import sources
 
     if data is not None:
@@ -219,7 +228,7 @@ def _sample(provider: Any, *, sandbox: bool, live: str | None, data: Path | None
     if live:
         pools = sources.load_params(params) if params else {}
         return sources.LiveSample(provider, live, samples=n, seed=seed, pools=pools, rate=rate, timeout_s=timeout_s,
-                                  headers=_headers(headers))
+                                  headers=_headers(headers), tls=tls)
     return None
 
 

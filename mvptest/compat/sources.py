@@ -8,6 +8,7 @@ import time
 import orjson
 from pathlib import Path
 from typing import Any, Iterator
+from urllib.parse import urlsplit
 
 from mvptest.compat.engine import Sample
 from mvptest.masking import public_url
@@ -56,7 +57,7 @@ class _HttpSample(Sample):
     """GET the provider interface N times with parameters from pools (or synthetic ones) and yield the bodies."""
 
     def __init__(self, provider: Interface, base_url: str, *, samples: int, seed: int, pools: dict[str, list[Any]],
-                 rate: float | None, timeout_s: float, headers: dict[str, str] | None = None) -> None:
+                 rate: float | None, timeout_s: float, headers: dict[str, str] | None = None, tls: Any = None) -> None:
         super().__init__()
         from mvptest.run.plan import RequestFactory
 
@@ -68,12 +69,17 @@ class _HttpSample(Sample):
         self.rate = rate
         self.timeout_s = timeout_s
         self.headers = headers or {}
+        self.tls = tls  # mvptest.tls.TlsConfig or None: the CA bundle and client certificate for https
+        self.answered = 0  # calls the provider answered (any status)
 
     def __iter__(self) -> Iterator[Any]:
         import requests
 
         session = requests.Session()
         session.trust_env = False  # no proxy from the environment: traffic goes only where the user pointed it
+        if self.base_url.startswith("https"):
+            self._tls_preflight()
+            session.mount("https://", _TlsAdapter(self.tls))
         interval = 1.0 / self.rate if self.rate else 0.0
         next_at = time.monotonic()
         refused = 0
@@ -90,6 +96,7 @@ class _HttpSample(Sample):
                     resp = session.request(self.provider.method, self.base_url + path, headers={**self.headers, **headers},
                                            data=body, timeout=self.timeout_s, stream=True)
                 except requests.ConnectionError as exc:
+                    self._tls_failure(exc)
                     refused += 1
                     self.unusable["connection failed"] += 1
                     if refused >= 3 and self.requests == refused:
@@ -101,6 +108,7 @@ class _HttpSample(Sample):
                 except requests.Timeout:
                     self.unusable["timeout"] += 1
                     continue
+                self.answered += 1
                 if resp.status_code != self.provider.response_status:
                     self.unusable[f"status {resp.status_code}"] += 1
                     continue
@@ -124,6 +132,57 @@ class _HttpSample(Sample):
                 yield record
         finally:
             session.close()
+
+
+    def _tls_preflight(self) -> None:
+        """One handshake before any request, as `run` does: a certificate or mutual-TLS failure is named exactly
+        (once a request is on the wire, a server that refuses the client certificate may reset instead of saying so)."""
+        import socket
+
+        from mvptest import tls
+
+        parts = urlsplit(self.base_url)
+        host = parts.hostname or ""
+        try:
+            sock = socket.create_connection((host, parts.port or 443), timeout=self.timeout_s)
+        except OSError:
+            return  # refused, unknown host, no answer: the sampling says so as before
+        sock.settimeout(self.timeout_s)
+        tls.handshake(sock, host, self.tls, where=public_url(self.base_url))
+
+    def _tls_failure(self, exc: BaseException) -> None:
+        """A certificate or handshake failure is said as one (exit 3 while nothing succeeded), never as 'refuses'."""
+        from mvptest import tls
+        from mvptest.errors import TargetUnreachable
+
+        problem = tls.describe(exc, urlsplit(self.base_url).hostname or "",
+                               client_cert=self.tls is not None and self.tls.has_client_cert)
+        if problem is None:
+            return
+        if self.answered == 0:
+            raise TargetUnreachable(problem.message, where=public_url(self.base_url), hint=problem.hint) from None
+        self.unusable["TLS failure"] += 1
+
+
+def _TlsAdapter(config: Any) -> Any:
+    """A requests adapter whose every HTTPS connection uses mvptest.tls's context (the CA bundle, the client cert)."""
+    from requests.adapters import HTTPAdapter
+
+    from mvptest.tls import client_context
+
+    context = client_context(config)
+
+    class Adapter(HTTPAdapter):
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            kwargs["ssl_context"] = context
+            super().init_poolmanager(*args, **kwargs)
+
+        def build_connection_pool_key_attributes(self, request: Any, verify: Any, cert: Any = None) -> Any:
+            host, pool = super().build_connection_pool_key_attributes(request, verify, cert)
+            pool["ssl_context"] = context
+            return host, pool
+
+    return Adapter()
 
 
 class LiveSample(_HttpSample):
