@@ -182,13 +182,17 @@ def test_targets_out_of_range():
 
 
 def test_path_param_not_in_path():
+    # the declared path parameter uscc is missing from the template, and the template's {id} is undeclared
     path = SPECS / "path-param-not-in-path" / "spec.yaml"
-    p = _only(_problems(SPECS / "path-param-not-in-path"))
-    assert "path parameter 'uscc'" in p.message
+    problems = _problems(SPECS / "path-param-not-in-path")
+    assert len(problems) == 2, "\n".join(map(str, problems))
+    p = _find(problems, "path parameter 'uscc'")
     assert "/api/v1/enterprises/{id}" in p.message
     assert "{uscc}" in p.hint
     assert _same_file(p, path)
     assert p.where.line == 8
+    undeclared = _find(problems, "names {id}, which is not a declared parameter")
+    assert (undeclared.where.line, "in: path" in undeclared.hint) == (6, True)
 
 
 # --------------------------------------------------------------------------- schemas and $ref
@@ -411,3 +415,104 @@ def test_scenario_sandbox_latency_and_pool_files_are_checked():
     problems = _problems(path)
     assert [(p.where.line, p.message.split(":")[0]) for p in problems] == [(7, "sandbox.latency_ms"), (9, "data pool 'uscc'")]
     assert "cannot read latency 'bogus'" in problems[0].message and "nope.csv" in problems[1].message
+
+
+# --------------------------------------------------------------------------- lint that catches what the run gets wrong
+
+
+def _interface(tmp_path: Path, schema: dict, *, extra: dict | None = None) -> Path:
+    import json
+
+    doc = {"kind": "interface", "department": {"id": "lint"},
+           "interfaces": [{"id": "x", "method": "GET", "path": "/x", "response": {"schema": schema}, **(extra or {})}]}
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps(doc, indent=1), encoding="utf-8")
+    return path
+
+
+def test_recursive_schemas_with_a_way_out_are_not_cycles(tmp_path):
+    # an optional child, an array that may be empty, a nullable required parent, an anyOf with a leaf: all finite
+    schema = {
+        "$defs": {
+            "tree": {"type": "object", "properties": {"child": {"$ref": "#/$defs/tree"}}},
+            "list": {"type": "object", "required": ["items"],
+                     "properties": {"items": {"type": "array", "items": {"$ref": "#/$defs/list"}}}},
+            "nullable": {"type": ["object", "null"], "required": ["parent"],
+                         "properties": {"parent": {"$ref": "#/$defs/nullable"}}},
+            "either": {"anyOf": [{"type": "string"},
+                                 {"type": "object", "required": ["e"], "properties": {"e": {"$ref": "#/$defs/either"}}}]},
+        },
+        "type": "object",
+        "properties": {k: {"$ref": f"#/$defs/{k}"} for k in ("tree", "list", "nullable", "either")},
+    }
+    specs = load_specs([_interface(tmp_path, schema)])
+    assert specs.problems == []
+    assert len(specs.interfaces) == 1
+
+
+def test_required_cycle_and_ref_loop_are_located(tmp_path):
+    schema = {
+        "$defs": {
+            "node": {"type": "object", "required": ["parent"], "properties": {"parent": {"$ref": "#/$defs/node"}}},
+            "chain": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/chain"}},
+            "loop": {"$ref": "#/$defs/loop"},
+        },
+        "type": "object",
+        "properties": {"n": {"$ref": "#/$defs/node"}, "c": {"$ref": "#/$defs/chain"}, "l": {"$ref": "#/$defs/loop"}},
+    }
+    path = _interface(tmp_path, schema)
+    problems = _problems(path)
+    assert len(problems) == 3, "\n".join(map(str, problems))
+    lines = path.read_text(encoding="utf-8").splitlines()
+    node = _find(problems, "#/$defs/node/properties/parent")
+    assert "required at every level" in node.message and '"$ref": "#/$defs/node"' in lines[node.where.line - 1]
+    chain = _find(problems, "#/$defs/chain/items")
+    assert "required at every level" in chain.message and "minItems: 0" in chain.hint
+    loop = _find(problems, "$ref cycle on one value")
+    assert '"$ref": "#/$defs/loop"' in lines[loop.where.line - 1]
+    assert load_specs([path]).interfaces == []  # the run never gets it
+
+
+def test_template_parameters_must_be_declared_in_path(tmp_path):
+    path = _interface(tmp_path, {"type": "object"}, extra={
+        "path": "/x/{uscc}/{other}", "parameters": {"uscc": {"in": "path", "schema": {"type": "string"}}}})
+    p = _only(_problems(path))
+    assert "names {other}, which is not a declared parameter" in p.message
+    assert p.where.line is not None and '"path"' in path.read_text(encoding="utf-8").splitlines()[p.where.line - 1]
+
+
+def test_schema_nested_too_deep_is_a_problem_not_a_recursion_error(tmp_path):
+    schema: dict = {"type": "string"}
+    for _ in range(60):  # 120 JSON levels: past the schema limit, within the file limit
+        schema = {"type": "object", "properties": {"a": schema}}
+    p = _only(_problems(_interface(tmp_path, schema)))
+    assert "nested more than 100 levels" in p.message and p.where.line is not None
+
+
+def test_finding_providers_never_opens_unrelated_files(tmp_path):
+    """Checking one requirement reads only files that look like specs: a 50 MB export and pipes beside it cost nothing."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    specs = tmp_path / "specs"
+    shutil.copytree(SPECS / "good", specs)
+    exports = specs / "exports"
+    exports.mkdir()
+    with open(exports / "enterprises.json", "wb") as f:  # valid JSON: expensive if anything parses it
+        f.write(b"[" + b'{"uscc": "91110000600037341L", "name": "x"},\n' * 1_150_000 + b"{}]")
+    assert (exports / "enterprises.json").stat().st_size > 50_000_000
+    (specs / "samples").mkdir()
+    for fifo in (exports / "pipe.json", exports / "pipe.yaml", specs / "samples" / "export.json"):
+        os.mkfifo(fifo)  # opening one blocks until a writer comes: the check would hang, and time out below
+    env = {k: v for k, v in os.environ.items() if k != "MVPTEST_DEBUG"} | {"NO_COLOR": "1"}
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "mvptest", "spec", "check", "specs/tax/enterprise-registration.yaml"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    elapsed = time.monotonic() - started
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "1 requirement(s)" in proc.stdout
+    # Generous bound: the check takes about 1 s with interpreter start; parsing the export took over 20 s before.
+    # 5 s leaves room for a second core busy with other tests.
+    assert elapsed < 5, f"{elapsed:.1f} s"

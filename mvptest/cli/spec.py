@@ -35,6 +35,8 @@ def check(paths: tuple[Path, ...], spec_root: Path | None, strict: bool) -> int:
 
     Exit 0 when no problem is found, 2 otherwise.
     """
+    from rich.markup import escape
+
     from mvptest.cli._console import consoles
     from mvptest.spec.check import load_specs
 
@@ -42,9 +44,11 @@ def check(paths: tuple[Path, ...], spec_root: Path | None, strict: bool) -> int:
     result = load_specs(list(paths), spec_root=spec_root)
     for problem in result.problems:
         colour = "red" if problem.severity == "error" else "yellow"
-        err.print(f"{problem.where}: [{colour}]{problem.severity}[/]: {problem.message}", markup=True, soft_wrap=True)
+        # Messages quote the user's own text ("[/]" in a path or value): never read it as console markup.
+        err.print(f"{escape(str(problem.where))}: [{colour}]{problem.severity}[/]: {escape(problem.message)}", soft_wrap=True,
+                  emoji=False)
         if problem.hint:
-            err.print(f"  hint: {problem.hint}", soft_wrap=True)
+            err.print(f"  hint: {escape(problem.hint)}", soft_wrap=True, emoji=False)
     errors = [p for p in result.problems if p.severity == "error" or strict]
     n_files = len(result.files)
     summary = (

@@ -311,7 +311,8 @@ def load_adapter(path: Path) -> Adapter:
                                 "is not an adapter (kind: adapter)", "write the file with mvptest compat --suggest-adapter"))
         raise SpecError(problems)
     problems.extend(_structure_problems(doc, ADAPTER_DOC))
-    for i, step in enumerate(doc.data.get("steps") or []):
+    steps = doc.data.get("steps")
+    for i, step in enumerate(steps if isinstance(steps, list) else []):  # a wrong shape is reported above
         if isinstance(step, dict) and len(step) == 1:
             (kind, args), = step.items()
             if kind == "date" and isinstance(args, dict) and args.get("from") == args.get("to"):

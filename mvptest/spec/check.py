@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import difflib
+import os
+import re
+import stat
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -16,13 +19,31 @@ from mvptest.spec.refs import BundledSchema, bundle_schema
 _SKIP_DIRS = {".git", "__pycache__", "node_modules", ".venv", "venv"}
 
 
+_JSON_SPEC_HEAD = re.compile(rb'^(?:\xef\xbb\xbf)?\s*\{.*?"kind"\s*:', re.S)
+
+
 def iter_spec_files(path: Path) -> Iterable[Path]:
+    """The spec-like files under a folder (or the file itself). JSON files that are not an object with a "kind"
+    in their first 64 KiB (schemas, data exports) are skipped unparsed, as are files over the size limit."""
     if path.is_dir():
         for p in sorted(path.rglob("*")):
             if p.suffix.lower() in SPEC_SUFFIXES and p.is_file() and not (set(p.relative_to(path).parts[:-1]) & _SKIP_DIRS):
-                yield p
+                if p.suffix.lower() != ".json" or _json_spec_head(p):
+                    yield p
     else:
         yield path
+
+
+def _json_spec_head(path: Path) -> bool:
+    from mvptest.spec.loader import max_document_bytes
+
+    try:
+        if path.stat().st_size > max_document_bytes():
+            return False
+        with open(path, "rb") as f:
+            return bool(_JSON_SPEC_HEAD.match(f.read(_PEEK_BYTES)))
+    except OSError:
+        return False
 
 
 def _readable(parts: Sequence[Any]) -> str:
@@ -78,6 +99,52 @@ def _structure_problems(doc: Document, shape: dict[str, Any]) -> list[Problem]:
     return problems
 
 
+_TEMPLATE_PART = re.compile(r"\{([^{}]*)\}")
+
+
+def _template_problems(doc: Document, base: str, template: str, params: dict[str, Any]) -> list[Problem]:
+    """Every {name} in a path template must be a parameter declared with in: path, or the run sends it literally."""
+    where = doc.locate(f"{base}/path")
+    problems = []
+    rest = _TEMPLATE_PART.sub("", template)
+    if "{" in rest or "}" in rest:
+        problems.append(Problem(where, f"path {template!r} has an unmatched brace", "write parameters as {name}"))
+    for name in dict.fromkeys(_TEMPLATE_PART.findall(template)):
+        declared = params.get(name)
+        if not name.strip():
+            problems.append(Problem(where, f"path {template!r} has an empty {{}}", "name the parameter: {uscc}"))
+        elif not isinstance(declared, dict):
+            guess = _suggest(name, [k for k, v in params.items() if isinstance(v, dict) and v.get("in") == "path"])
+            problems.append(Problem(
+                where, f"path {template!r} names {{{name}}}, which is not a declared parameter"
+                + (f"; did you mean {{{guess}}}?" if guess else "")
+                + f"; the run would send the text {{{name}}} itself",
+                f"declare it under parameters: {name}: {{in: path, schema: {{type: string}}}}"))
+        elif declared.get("in") != "path":
+            problems.append(Problem(
+                doc.locate(f"{base}/parameters/{name}/in"),
+                f"parameter {name!r} is in the path {template!r} but declared in: {declared.get('in')}",
+                "declare it with in: path, or take {" + name + "} out of the path"))
+    return problems
+
+
+MAX_SCHEMA_DEPTH = 100  # JSON levels inside one schema; meta-schema validation takes ~10 frames per two levels
+
+
+def _too_deep(schema: Any) -> str | None:
+    """The pointer of the first value nested deeper than MAX_SCHEMA_DEPTH in a schema, or None (no recursion)."""
+    stack: list[tuple[Any, str, int]] = [(schema, "", 0)]
+    while stack:
+        node, ptr, depth = stack.pop()
+        if depth > MAX_SCHEMA_DEPTH:
+            return ptr
+        if isinstance(node, dict):
+            stack.extend((v, f"{ptr}/{str(k).replace('~', '~0').replace('/', '~1')}", depth + 1) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend((v, f"{ptr}/{i}", depth + 1) for i, v in enumerate(node))
+    return None
+
+
 def _walk_schema_formats(node: Any, pointer: str) -> Iterable[tuple[str, str]]:
     if isinstance(node, dict):
         fmt = node.get("format")
@@ -98,6 +165,7 @@ class _Checker:
         self.result = SpecSet()
         self.kindless: dict[Path, Problem] = {}
         self.referenced: set[Path] = set()
+        self.from_refs: list[tuple[str, str, Location]] = []  # (consumes, from: pointer, where it is written)
 
     # -- schemas ---------------------------------------------------------------------------------
     def schema(self, doc: Document, pointer: str, schema: Any) -> BundledSchema | None:
@@ -125,6 +193,13 @@ class _Checker:
         known = formats.known_names()
         for rdoc, rptr, data in resources:
             assert rdoc is not None
+            deep = _too_deep(data)
+            if deep is not None:
+                ok = False
+                self.result.problems.append(Problem(
+                    rdoc.locate(rptr + deep), f"schema is nested more than {MAX_SCHEMA_DEPTH} levels deep",
+                    "a schema needs a few levels of objects and arrays; move shared parts to $defs"))
+                continue  # validating it against the meta-schema would exhaust Python's stack
             for error in Draft202012Validator(Draft202012Validator.META_SCHEMA).iter_errors(data):
                 ok = False
                 where = rdoc.locate(rptr + to_pointer(error.absolute_path))
@@ -158,12 +233,18 @@ class _Checker:
         except InputError as exc:
             self.result.problems.append(Problem(exc.where or Location(display_path(path)), exc.message, exc.hint))
             return
+        if isinstance(doc.data, dict) and "kind" in doc.data:
+            self.result.problems.extend(doc.problems)  # duplicate keys; a kindless schema file reports its own
         data = doc.data
         kind = data.get("kind") if isinstance(data, dict) else None
         if kind is None:
             if path.suffix.lower() == ".json" and not explicit:
                 return  # a schema or a data file beside the specs
-            if path.suffix.lower() == ".json" and isinstance(data, (dict, bool)) and not explicit:
+            if not isinstance(data, dict) and explicit:
+                what = {list: "a list", str: "a single text value", bool: "a single true/false"}.get(type(data), "a single value")
+                self.result.problems.append(Problem(
+                    doc.locate(), f"holds {what} at the top level, not a mapping with a 'kind'",
+                    "start the file with kind: interface, kind: requirement, kind: scenario or kind: adapter"))
                 return
             keys = list(data) if isinstance(data, dict) else []
             guess = next((k for k in keys if _suggest(k, ["kind"])), None)
@@ -186,7 +267,6 @@ class _Checker:
             )
             return
         self.result.files.append(path)
-        self.result.problems.extend(doc.problems)
         structural = _structure_problems(doc, meta.BY_KIND[kind])
         self.result.problems.extend(structural)
         if kind == "interface":
@@ -224,6 +304,7 @@ class _Checker:
                     self.result.problems.append(
                         Problem(doc.locate(f"{base}/parameters/{name}"), f"path parameter {name!r} does not appear in path {path_template!r}", f"add {{{name}}} to the path or change 'in'")
                     )
+            self.result.problems.extend(_template_problems(doc, base, path_template, raw_params))
             if not valid or response_schema is None:
                 continue
             self.result.interfaces.append(
@@ -278,6 +359,8 @@ class _Checker:
                     self.result.problems.append(Problem(
                         doc.locate(pointer + "/from"), f"from: {value!r} is not a JSON Pointer to a provider field",
                         "write it as from: /providerField (nested: /owner/name)"))
+                elif isinstance(doc.data, dict) and isinstance(doc.data.get("consumes"), str):
+                    self.from_refs.append((doc.data["consumes"], value, doc.locate(pointer + "/from")))
             for key, value in node.items():
                 if key not in ("enum", "const", "examples", "default", "x-code-table"):
                     self._from_problems(doc, value, f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}")
@@ -295,11 +378,9 @@ class _Checker:
             spec_paths.append(p)
         for name, pool in (data.get("data") or {}).items():
             if isinstance(pool, dict) and isinstance(pool.get("file"), str):
-                p = (doc.path.parent / pool["file"]).resolve()
-                if not p.exists():
-                    self.result.problems.append(Problem(doc.locate(f"/data/{name}/file"),
-                                                        f"data pool {name!r}: no file {display_path(p)}",
-                                                        "paths resolve from the scenario's folder"))
+                problem = _pool_file_problem(doc.path.parent / pool["file"], str(pool.get("column", name)), name)
+                if problem:
+                    self.result.problems.append(Problem(doc.locate(to_pointer(["data", name, "file"])), *problem))
         sandbox = data.get("sandbox")
         if isinstance(sandbox, dict) and "latency_ms" in sandbox:
             from mvptest.errors import UsageError
@@ -322,12 +403,14 @@ class _Checker:
                 )
             else:
                 seen[itf.key] = itf
-        provided = set(seen)
+        discovered: dict[str, list[Path]] | None = None
         for req in self.result.requirements:
-            if req.consumes in provided:
+            if req.consumes in seen:
                 continue
-            if req.consumes not in _discover_provided(req.source, discover_from):
-                guess = _suggest(req.consumes, provided)
+            if discovered is None:
+                discovered = _discover_provided([Path(r.source.path) for r in self.result.requirements], discover_from)
+            if req.consumes not in discovered:
+                guess = _suggest(req.consumes, set(seen) | set(discovered))
                 self.result.problems.append(
                     Problem(
                         req.consumes_at,
@@ -336,6 +419,7 @@ class _Checker:
                         "name it as <department id>/<interface id> of an interface spec",
                     )
                 )
+        self._from_checks(seen, discovered or {})
         for scenario in self.result.scenarios:
             names = {p.get("id") if isinstance(p, dict) else p for p in scenario.data.get("interfaces", [])}
             if not names:
@@ -353,24 +437,148 @@ class _Checker:
                     )
 
 
-def _discover_provided(source: Location, roots: list[Path]) -> set[str]:
-    """Interface keys provided by specs near a requirement: its folder's parent tree, and the checked paths."""
-    found: set[str] = set()
-    candidates = {Path(source.path).resolve().parent.parent, *[r.resolve() for r in roots]}
+    def _from_checks(self, loaded: dict[str, Interface], discovered: dict[str, list[Path]]) -> None:
+        """A requirement's from: must name a field of the provider's response (when one provider is found)."""
+        providers: dict[str, Interface | None] = dict(loaded)
+        for consumes, value, where in self.from_refs:
+            if consumes not in providers:
+                specs = set(discovered.get(consumes, []))  # two specs providing it: which one is meant is unknown
+                sub = load_specs([specs.pop()], spec_root=self.spec_root) if len(specs) == 1 else None
+                providers[consumes] = sub.interface(consumes) if sub is not None else None
+            provider = providers[consumes]
+            if provider is None:
+                continue
+            fields = dict(provider.response_schema.fields(max_depth=32))
+            if _names_a_field(value, fields, provider.response_schema):
+                continue
+            guess = _suggest(value, fields)
+            self.result.problems.append(Problem(
+                where, f"from: {value} names no field of {consumes}'s response"
+                + (f"; did you mean {guess}?" if guess else ""),
+                "fields it serves: " + ", ".join(p for p in list(fields)[:12]) + (", ..." if len(fields) > 12 else "")))
+
+
+def _names_a_field(pointer: str, fields: dict[str, Any], bundled: BundledSchema) -> bool:
+    """True when the pointer is a provider field, or lies inside an object the provider leaves open."""
+    tokens = ["*" if t.isdigit() else t for t in pointer.rstrip("/").split("/")[1:]]
+    if not tokens:
+        return True
+    wanted = "/" + "/".join(tokens)
+    if wanted in fields:
+        return True
+    root, _ = bundled.resolve(bundled.schema)
+    for i in range(len(tokens) - 1, -1, -1):
+        prefix = "/" + "/".join(tokens[:i]) if i else ""
+        schema = root if not prefix else fields.get(prefix)
+        if schema is None:
+            continue
+        return isinstance(schema, dict) and not schema.get("properties") and schema.get("additionalProperties", True) is not False \
+            and not schema.get("items") and not schema.get("allOf")
+    return False
+
+
+_DISCOVERY_SKIP = _SKIP_DIRS | {"samples", "sample", "data"}
+_INTERFACE_KIND = re.compile(rb"""(?:^|[{,\s])(?:\xef\xbb\xbf)?["']?kind["']?\s*:\s*["']?interface\b""")
+
+
+def looks_like_interface_spec(path: Path) -> bool:
+    """A regular file no larger than the spec limit whose first 64 KiB declare kind: interface (never parsed)."""
+    from mvptest.spec.loader import max_document_bytes
+
+    try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > max_document_bytes():
+            return False
+        with open(path, "rb") as f:
+            return bool(_INTERFACE_KIND.search(f.read(_PEEK_BYTES)))
+    except OSError:
+        return False
+
+
+def _discover_provided(sources: list[Path], roots: list[Path]) -> dict[str, list[Path]]:
+    """Interface keys provided by specs near the requirements (each one's parent tree) and in the checked folders.
+
+    Only files with a spec suffix whose first 64 KiB say kind: interface are parsed; samples/ and data/ folders,
+    files over the spec size limit, pipes and devices are never opened: a data export beside the specs costs nothing.
+    """
+    found: dict[str, list[Path]] = {}
+    candidates = dict.fromkeys([*(s.resolve().parent.parent for s in sources), *(r.resolve() for r in roots)])
     for root in candidates:
         if not root.is_dir():
             continue
-        for p in iter_spec_files(root):
-            try:
-                doc = load_document(p)
-            except InputError:
-                continue
-            data = doc.data
-            if isinstance(data, dict) and data.get("kind") == "interface" and isinstance(data.get("department"), dict):
-                for item in data.get("interfaces") or []:
-                    if isinstance(item, dict) and "id" in item:
-                        found.add(f"{data['department'].get('id')}/{item['id']}")
+        for folder, dirs, files in os.walk(root):
+            dirs[:] = sorted(d for d in dirs if d not in _DISCOVERY_SKIP and not d.startswith("."))
+            for name in sorted(files):
+                p = Path(folder) / name
+                if p.suffix.lower() not in SPEC_SUFFIXES or not looks_like_interface_spec(p):
+                    continue
+                try:
+                    data = load_document(p).data
+                except InputError:
+                    continue
+                if isinstance(data, dict) and data.get("kind") == "interface" and isinstance(data.get("department"), dict):
+                    for item in data.get("interfaces") or []:
+                        if isinstance(item, dict) and isinstance(item.get("id"), str):
+                            found.setdefault(f"{data['department'].get('id')}/{item['id']}", []).append(p)
     return found
+
+
+POOL_SUFFIXES = (".csv", ".json", ".ndjson", ".jsonl", ".xlsx")
+_PEEK_BYTES = 64 * 1024
+
+
+def _pool_file_problem(path: Path, column: str, name: str) -> tuple[str, str] | None:
+    """Why a data pool file cannot feed the run (message, hint), from its suffix and first 64 KiB; None when it can."""
+    shown = display_path(path.resolve())
+    what = f"data pool {name!r}: {shown}"
+    try:
+        st = os.stat(path)
+    except OSError:
+        return f"data pool {name!r}: no file {shown}", "paths resolve from the scenario's folder"
+    if not stat.S_ISREG(st.st_mode):
+        return f"{what} is not a file", "name a CSV, JSON, NDJSON or .xlsx file of real values"
+    suffix = path.suffix.lower()
+    if suffix not in POOL_SUFFIXES:
+        return (f"{what} is not a data file ({suffix or 'no suffix'}); pools are read from "
+                + ", ".join(POOL_SUFFIXES), "export the values as CSV (UTF-8 or GB18030) or JSON")
+    try:
+        with open(path, "rb") as f:
+            head = f.read(_PEEK_BYTES)
+    except OSError as exc:
+        return f"{what} cannot be read: {exc.strerror}", ""
+    if not head.strip():
+        return f"{what} is empty", "a pool needs at least one value"
+    if suffix == ".xlsx":
+        return None if head.startswith(b"PK\x03\x04") else (f"{what} is not an .xlsx workbook (not a ZIP file)",
+                                                             "save it from Excel as .xlsx, or export CSV")
+    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return f"{what} holds binary data, not {suffix[1:].upper()} text", "export the values as CSV or JSON"
+    text = _decode_head(head, len(head) < _PEEK_BYTES)
+    if text is None:
+        return f"{what} is neither UTF-8 nor GB18030 text", "save it as UTF-8"
+    text = text.lstrip("\ufeff \t\r\n")
+    if suffix == ".json" and not text.startswith("["):
+        return f"{what} is not a JSON array", f'write an array of values, or of objects with a "{column}" key'
+    if suffix == ".csv":
+        import csv
+
+        header = next(csv.reader([text.splitlines()[0]]), []) if text else []
+        if column not in [h.strip().lstrip("\ufeff") for h in header]:
+            return f"data pool {name!r}: no column {column!r} in {shown}", "columns: " + ", ".join(header)
+    return None
+
+
+def _decode_head(head: bytes, final: bool) -> str | None:
+    """The first bytes of a pool file as text, in the encodings the run reads (a cut last character is fine)."""
+    import codecs
+
+    encodings = ("utf-16",) if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else ("utf-8-sig", "gb18030")
+    for encoding in encodings:
+        try:
+            return codecs.getincrementaldecoder(encoding)().decode(head, final=final)
+        except UnicodeDecodeError:
+            continue
+    return None
 
 
 def _merge_format_options(*layers: dict[str, dict[str, str]] | None) -> dict[str, dict[str, str]]:
@@ -395,5 +603,7 @@ def load_specs(paths: Sequence[Path], *, spec_root: Path | None = None) -> SpecS
             checker.file(f, explicit=not path.is_dir())
     checker.cross_checks(discover_from=dirs)
     checker.result.problems.extend(p for path, p in checker.kindless.items() if path not in checker.referenced)
+    # a schema file shared by two interfaces reports its problem once
+    checker.result.problems = list(dict.fromkeys(checker.result.problems))
     checker.result.problems.sort(key=lambda p: (p.where.path, p.where.line or 0, p.where.column or 0))
     return checker.result
