@@ -202,6 +202,16 @@ SCENARIO_DOC: dict[str, Any] = {
             },
         },
         "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+        "tls": {  # PEM files, relative to the scenario; --ca-bundle/--client-cert/--client-key override them
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "ca_bundle": {"type": "string", "minLength": 1},
+                "client_cert": {"type": "string", "minLength": 1},
+                "client_key": {"type": "string", "minLength": 1},
+                "verify": {"const": True, "description": "verification cannot be turned off: give the CA with ca_bundle"},
+            },
+        },
         "targets": TARGETS,
     },
 }
