@@ -7,10 +7,17 @@ from pathlib import Path
 
 import click
 
-from mvptest.errors import ExitCode, UsageError
+from mvptest.errors import ExitCode, MvptestError, UsageError
 from mvptest.masking import public_url
 
 _PATH = click.Path(path_type=Path)
+
+
+def _checked_run_id(run_id: str) -> str:
+    if not run_id or run_id in (".", "..") or any(c in run_id for c in "/\\\0") or run_id != run_id.strip():
+        raise UsageError(f"--run-id {run_id!r}: give a plain folder name (no slash, not . or ..)",
+                         hint="e.g. --run-id pilot-2024-06-01")
+    return run_id
 
 
 def _latency_targets(text: str | None) -> dict[str, float] | None:
@@ -45,10 +52,17 @@ def _latency_targets(text: str | None) -> dict[str, float] | None:
 @click.option("--master-bind-host", default="127.0.0.1", show_default=True, help="With --master: address workers connect to.")
 @click.option("--master-port", default=5557, show_default=True, type=click.IntRange(1, 65535), help="With --master: port.")
 @click.option("--spec-root", type=_PATH, help="Folder that $ref may not leave.")
+@click.option("--ca-bundle", type=_PATH, metavar="FILE", help="PEM of a private CA to trust (besides the system's); overrides the scenario's tls: ca_bundle.")
+@click.option("--client-cert", type=_PATH, metavar="FILE", help="Client certificate for mutual TLS (PEM; may hold the key too).")
+@click.option("--client-key", type=_PATH, metavar="FILE", help="Private key of --client-cert (PEM, unencrypted).")
+@click.option("--run-id", "run_id", metavar="ID", help="The run's folder name under --results-dir (default: time-scenario-random).")
+@click.option("--wait-workers", "wait_workers", type=click.FloatRange(0, min_open=True), default=60, show_default=True,
+              metavar="SECONDS", help="With --master or --workers: give up (exit 3) when the workers have not joined by then.")
 def run(scenario: Path | None, target: str | None, duration: str | None, users: int | None, rate: float | None,
         workers: int | None, results_dir: Path, allow_hosts: tuple[str, ...], success_rate: float | None,
         latency_ms: str | None, master: bool, expect_workers: int | None, master_bind_host: str, master_port: int,
-        spec_root: Path | None) -> int:
+        spec_root: Path | None, run_id: str | None, wait_workers: float, ca_bundle: Path | None = None,
+        client_cert: Path | None = None, client_key: Path | None = None) -> int:
     """Run SCENARIO: Locust load, every response validated, a verdict against the interface's targets.
 
     \b
@@ -69,6 +83,10 @@ def run(scenario: Path | None, target: str | None, duration: str | None, users: 
     Writes results/<run-id>/ (summary.json, junit.xml, report.html, timeseries.csv, histograms.json).
     Exit 0 when every target is met, 1 when one is missed, 2 bad input, 3 target unreachable,
     130 interrupted (partial results written).
+
+    The results folder is created and probed before any load (exit 2 when it cannot be written).
+    If it fails at the end, the record goes to a folder under the temporary directory, named on the
+    console. A run that lost a worker never passes (exit 1, the reason in summary.json).
     """
     from mvptest.load import engine  # first: locust monkey-patches the process on import
 
@@ -77,10 +95,12 @@ def run(scenario: Path | None, target: str | None, duration: str | None, users: 
 
         scenario = default_scenario()
 
+    from rich.markup import escape
+
     from mvptest.cli._console import consoles
     from mvptest.report.run_console import RunConsole
     from mvptest.results.summary import build_summary, histograms, timeseries_rows
-    from mvptest.results.writer import write_run
+    from mvptest.results.writer import discard_if_empty, prepare_run_dir, write_run_or_fallback
     from mvptest.run.plan import build_plan, new_run_id
     from mvptest.sandbox.server import SandboxProcess
 
@@ -93,13 +113,14 @@ def run(scenario: Path | None, target: str | None, duration: str | None, users: 
         raise UsageError("--rate (an arrival rate, the open model) and --users (the closed model) exclude each other")
     plan = build_plan(scenario, target=target, duration=duration, users=users, rate=rate, workers=workers,
                       allow_hosts=allow_hosts, success_rate=success_rate, latency_targets=_latency_targets(latency_ms),
-                      spec_root=spec_root)
+                      spec_root=spec_root, ca_bundle=ca_bundle, client_cert=client_cert, client_key=client_key)
+    run_id = _checked_run_id(run_id) if run_id is not None else new_run_id(plan.name)
+    run_dir = results_dir / run_id
+    created = prepare_run_dir(run_dir)  # before the sandbox and any load: exit 2, nothing sent
     out, err = consoles()
     for warning in plan.warnings:
-        err.print(f"[yellow]warning:[/] {warning}")
+        err.print(f"[yellow]warning:[/] {escape(warning)}")
     reporter = RunConsole(err, out)
-    run_id = new_run_id(plan.name)
-    run_dir = results_dir / run_id
     sandbox = None
     sandbox_stats = None
     outcome = None
@@ -119,9 +140,10 @@ def run(scenario: Path | None, target: str | None, duration: str | None, users: 
             base_url = plan.target.rstrip("/")
         if master:
             events = engine.run_master(plan, base_url, workers=expect_workers or plan.workers or 1,
-                                       bind_host=master_bind_host, bind_port=master_port, spawn_local=False)
+                                       bind_host=master_bind_host, bind_port=master_port, spawn_local=False,
+                                       wait_s=wait_workers)
         elif plan.workers:
-            events = engine.run_master(plan, base_url, workers=plan.workers)
+            events = engine.run_master(plan, base_url, workers=plan.workers, wait_s=wait_workers)
         else:
             events = engine.run_local(plan, base_url)
         for event in events:
@@ -139,6 +161,9 @@ def run(scenario: Path | None, target: str | None, duration: str | None, users: 
         from mvptest.run.recorder import Recorder
 
         outcome = engine.RunOutcome(Recorder(), started, time.time(), True, base_url, 0, False)
+    except BaseException:
+        discard_if_empty(created)  # nothing was measured (unreachable, bad input, a bug): no empty run folder left
+        raise
     finally:
         reporter.stop()
         if sandbox is not None:
@@ -151,8 +176,15 @@ def run(scenario: Path | None, target: str | None, duration: str | None, users: 
                             locust_requests=outcome.locust_requests, generator_cpu_s=outcome.generator_cpu_s)
     if sandbox is not None and sandbox_stats:
         summary["sandbox_stats"] = sandbox_stats  # the server's own count, to hold the client's against
-    write_run(run_dir, summary, timeseries_rows(rec, outcome.started_at), histograms(rec))
-    reporter.final(summary, run_dir)
+    try:
+        written, problem = write_run_or_fallback(run_dir, summary, timeseries_rows(rec, outcome.started_at), histograms(rec))
+    except MvptestError:
+        reporter.final(summary, "(not written)")
+        raise
+    if problem is not None:
+        err.print(f"[yellow]warning:[/] could not write {escape(str(run_dir))} at the end ({escape(problem)}); "
+                  f"the run's record is in {escape(str(written))} instead", soft_wrap=True)
+    reporter.final(summary, written)
     if outcome.interrupted:
         return ExitCode.INTERRUPTED
     return ExitCode.OK if summary["verdict"] == "pass" else ExitCode.CHECK_FAILED

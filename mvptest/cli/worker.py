@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from mvptest.errors import UsageError
@@ -9,7 +11,13 @@ from mvptest.errors import UsageError
 
 @click.command()
 @click.option("--master", "master", required=True, metavar="HOST[:PORT]", help="The master's address (port 5557 by default).")
-def worker(master: str) -> int:
+@click.option("--wait-master", "wait_master", type=click.FloatRange(0, min_open=True), default=60, show_default=True,
+              metavar="SECONDS", help="Give up (exit 3) when no master answers with the plan within this time.")
+@click.option("--ca-bundle", type=click.Path(path_type=Path), metavar="FILE", help="PEM of a private CA to trust; overrides the master's.")
+@click.option("--client-cert", type=click.Path(path_type=Path), metavar="FILE", help="This machine's client certificate for mutual TLS (PEM).")
+@click.option("--client-key", type=click.Path(path_type=Path), metavar="FILE", help="Private key of --client-cert (PEM, unencrypted).")
+def worker(master: str, wait_master: float, ca_bundle: Path | None = None, client_cert: Path | None = None,
+           client_key: Path | None = None) -> int:
     """Run Locust users for a master started with `mvptest run --master` (or --workers N).
 
     \b
@@ -27,6 +35,10 @@ def worker(master: str) -> int:
     if not port.isdigit() or not 1 <= int(port) <= 65535:
         raise UsageError(f"--master {master!r}: the port must be a number from 1 to 65535")
     click.echo(f"mvptest worker: joining the master at {host or '127.0.0.1'}:{port}; it sends the plan when the run "
-               "starts (Ctrl-C to stop)", err=True)
-    return engine.run_worker(host or "127.0.0.1", int(port),
+               f"starts (waiting up to {wait_master:g} s for it, --wait-master; Ctrl-C to stop)", err=True)
+    from mvptest import tls
+
+    own = tls.load(ca_bundle, client_cert, client_key)  # checked now, not when the plan comes
+    override = (lambda theirs: tls.merged(theirs, own, cli_ca=ca_bundle is not None, cli_cert=client_cert is not None)) if own else None
+    return engine.run_worker(host or "127.0.0.1", int(port), wait_s=wait_master, tls_override=override,
                              on_notice=lambda text: click.echo(f"mvptest worker: {text}", err=True))

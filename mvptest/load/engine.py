@@ -8,7 +8,6 @@ from __future__ import annotations
 import signal
 import os
 import socket
-import ssl
 import subprocess
 import sys
 import time
@@ -19,11 +18,12 @@ from urllib.parse import urlsplit
 import gevent
 from locust.env import Environment
 from locust.event import Events
-from locust.runners import STATE_MISSING, STATE_STOPPED
+from locust.runners import MASTER_HEARTBEAT_TIMEOUT, STATE_MISSING, STATE_STOPPED
 
 from mvptest.errors import MvptestError, TargetUnreachable, UsageError
 from mvptest.load.users import CONFIG, ArrivalUser, PilotUser, configure
 from mvptest.masking import public_url
+from mvptest.results.summary import LOST_REASON
 from mvptest.run.plan import RunPlan
 from mvptest.run.recorder import Recorder
 
@@ -31,6 +31,10 @@ PLAN_MESSAGE = "mvptest_plan"
 PLAN_REQUEST = "mvptest_plan_request"  # a worker asks once its handler is registered: a plan pushed earlier is lost
 FINAL_KEY = "mvptest_final"  # in a worker's report: its users have stopped, nothing more will come
 STARTUP_GRACE_S = 3.0  # a target that answered nothing but transport errors for this long is unreachable
+# Open model: each arrival user ends its schedule at its own deadline (its start + the duration), which comes a
+# little after the runner's (the spawn message travels, the user greenlet starts). The stop waits this long past
+# the runner's deadline so that it never cuts a schedule short; it costs no arrival, only this much wall time.
+ARRIVAL_GRACE_S = 1.0
 
 
 # --------------------------------------------------------------------------- events
@@ -83,8 +87,8 @@ Event = RunStarted | Tick | Notice | RunFinished
 # --------------------------------------------------------------------------- helpers
 
 
-def preflight(base_url: str, timeout: float = 3.0) -> None:
-    """Fail fast (exit 3) when nothing answers at the target: refused, unknown host, TLS failure."""
+def preflight(base_url: str, timeout: float = 3.0, *, tls: Any = None) -> None:
+    """Fail fast (exit 3) when nothing answers at the target: refused, unknown host, TLS failure (named as such)."""
     parts = urlsplit(base_url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -102,12 +106,11 @@ def preflight(base_url: str, timeout: float = 3.0) -> None:
         raise TargetUnreachable(f"cannot connect to {host}:{port}: {exc.strerror or exc}", where=public_url(base_url)) from None
     try:
         if parts.scheme == "https":
-            ctx = ssl.create_default_context()
-            try:
-                with ctx.wrap_socket(sock, server_hostname=host):
-                    pass
-            except (ssl.SSLError, OSError) as exc:
-                raise TargetUnreachable(f"TLS handshake with {host}:{port} failed: {exc}", where=public_url(base_url)) from None
+            import gevent.ssl
+
+            from mvptest import tls as tls_
+
+            tls_.handshake(sock, host, tls, where=public_url(base_url), create=gevent.ssl.create_default_context)
     finally:
         sock.close()
 
@@ -177,7 +180,8 @@ def _run_loop(env: Environment, plan: RunPlan, recorder: Recorder, stop: _Stop, 
                 if node.state == STATE_MISSING and node.id not in reported_missing:
                     reported_missing.add(node.id)
                     lost.append(node.id)
-                    yield Notice("warning", f"worker {node.id} stopped answering; what it reported is kept")
+                    yield Notice("warning", f"worker {node.id} stopped answering; what it reported is kept, "
+                                 "and the run cannot pass (its calls since its last report are uncounted)")
         yield Tick(elapsed, max(0.0, deadline - time.time()), recorder, runner.user_count)
 
 
@@ -194,18 +198,20 @@ def run_local(plan: RunPlan, base_url: str) -> Iterator[Event]:
     runner = env.create_local_runner()
     stop = _Stop()
     stop.install()
-    preflight(base_url)
+    preflight(base_url, tls=plan.tls)
     started = time.time()
     yield RunStarted(plan, base_url, 0)
     cpu_start = time.process_time()
     runner.start(users, spawn_rate=spawn_rate, wait=False)
     interrupted = False
-    ended = started
+    ended = 0.0
     try:
         yield from _run_loop(env, plan, recorder, stop, started, watch_unreachable=True)
-        interrupted = stop.requested
-    finally:
         ended = time.time()
+        interrupted = stop.requested
+        _arrival_grace(plan, stop)
+    finally:
+        ended = ended or time.time()
         runner.quit()
     cpu_s = time.process_time() - cpu_start
     cpu = bool(recorder.cpu_warnings) or bool(getattr(runner, "cpu_warning_emitted", False))
@@ -252,7 +258,7 @@ def run_master(plan: RunPlan, base_url: str, *, workers: int, bind_host: str = "
     runner.register_message(PLAN_REQUEST, on_plan_request)
     stop = _Stop()
     stop.install()
-    preflight(base_url)
+    preflight(base_url, tls=plan.tls)
     procs: list[subprocess.Popen[bytes]] = []
     logs: list[Any] = []
     if spawn_local:
@@ -267,7 +273,8 @@ def run_master(plan: RunPlan, base_url: str, *, workers: int, bind_host: str = "
             procs.append(subprocess.Popen([sys.executable, "-m", "mvptest", "worker", "--master", f"{connect}:{bind_port}"],
                                           stdout=subprocess.DEVNULL, stderr=log, start_new_session=True))
     else:
-        yield Notice("info", f"master listening on {bind_host}:{bind_port}; waiting for {workers} worker(s)")
+        yield Notice("info", f"master listening on {bind_host}:{bind_port}; waiting up to {wait_s:g} s for "
+                             f"{workers} worker(s) (--wait-workers)")
     try:
         deadline = time.time() + wait_s
 
@@ -278,8 +285,10 @@ def run_master(plan: RunPlan, base_url: str, *, workers: int, bind_host: str = "
             if stop.requested:
                 raise KeyboardInterrupt
             if time.time() > deadline:
-                raise TargetUnreachable(f"only {len(ready())} of {workers} workers connected within {wait_s:.0f} s",
-                                   hint="start them with: mvptest worker --master HOST:PORT")
+                raise TargetUnreachable(f"only {len(ready())} of {workers} worker(s) joined the master at "
+                                        f"{bind_host}:{bind_port} within {wait_s:g} s; nothing was run",
+                                        hint="start them with: mvptest worker --master HOST:PORT, or wait longer "
+                                             "with --wait-workers SECONDS")
             for p, log in zip(procs, logs):
                 if p.poll() is not None:
                     log.seek(0)
@@ -293,14 +302,21 @@ def run_master(plan: RunPlan, base_url: str, *, workers: int, bind_host: str = "
         runner.start(users, spawn_rate=spawn_rate, wait=False)
         lost: list[str] = []
         interrupted = False
-        ended = started
+        ended = 0.0
         try:
             yield from _run_loop(env, plan, recorder, stop, started, watch_unreachable=True, lost=lost)
-            interrupted = stop.requested
-        finally:
             ended = time.time()
+            interrupted = stop.requested
+            _arrival_grace(plan, stop)
+        finally:
+            ended = ended or time.time()
             _stop_workers(runner, participants, final, plan.timeout_s)
             runner.quit()
+        # A worker that sent no final report died or was cut off: its calls since its last report are not counted.
+        for client_id in participants:
+            if client_id not in final and client_id not in lost:
+                lost.append(client_id)
+                yield Notice("warning", LOST_REASON.format(client_id))
         cpu = bool(getattr(runner, "worker_cpu_warning_emitted", False)) or bool(recorder.cpu_warnings)
         yield RunFinished(RunOutcome(recorder, started, ended, interrupted, base_url, workers, cpu, lost,
                                      _locust_percentiles(env), env.stats.total.num_requests))
@@ -313,6 +329,15 @@ def run_master(plan: RunPlan, base_url: str, *, workers: int, bind_host: str = "
                 p.wait()
         for log in logs:
             log.close()
+
+
+def _arrival_grace(plan: RunPlan, stop: _Stop) -> None:
+    """Open model: let every arrival user reach its own deadline before the stop (see ARRIVAL_GRACE_S)."""
+    if not plan.rate:
+        return
+    end = time.time() + ARRIVAL_GRACE_S
+    while not stop.requested and time.time() < end:
+        gevent.sleep(min(0.1, max(0.0, end - time.time())))
 
 
 def _stop_workers(runner: Any, participants: list[str], final: set[str], stop_timeout: float) -> None:
@@ -359,11 +384,12 @@ def _exit_interrupted() -> None:
     os._exit(130)
 
 
-def run_worker(master_host: str, master_port: int, *, on_notice: Any = None, silent_after_s: float = 15.0) -> int:
+def run_worker(master_host: str, master_port: int, *, on_notice: Any = None, wait_s: float = 60.0,
+               tls_override: Any = None) -> int:
     """A worker: receives the plan from the master, runs its share of users, reports our measurements.
 
-    ``on_notice(text)`` hears what a person at the worker should know: the plan arrived, the run is over, or no
-    plan came after ``silent_after_s`` seconds (a master that is not there, or a port that is closed)."""
+    ``on_notice(text)`` hears what a person at the worker should know: the plan arrived, the run is over. A master
+    that does not answer, or sends no plan, within ``wait_s`` seconds is unreachable (exit 3): no wait is endless."""
     notice = on_notice or (lambda text: None)
     from mvptest.run.plan import RunPlan as _Plan
 
@@ -373,17 +399,25 @@ def run_worker(master_host: str, master_port: int, *, on_notice: Any = None, sil
     # Until the runner is up, joining can block (a master that is not there): a signal then ends the worker at once,
     # with nothing measured to keep.
     early = [gevent.signal_handler(sig, _exit_interrupted) for sig in (signal.SIGINT, signal.SIGTERM)]
+    joined = time.time()
+    where = f"{master_host}:{master_port}"
+    no_master = TargetUnreachable(f"no master answered at {where} within {wait_s:g} s",
+                                  hint="start `mvptest run --master` there first (is the port open?), or wait longer "
+                                       "with --wait-master SECONDS")
     try:
-        runner = env.create_worker_runner(master_host, master_port)
-    except KeyboardInterrupt:
+        # Locust's own join retries for five minutes; ours is bounded by --wait-master.
+        with gevent.Timeout(wait_s, no_master):
+            runner = env.create_worker_runner(master_host, master_port)
+    except (KeyboardInterrupt, TargetUnreachable):
         raise
     except Exception as exc:  # noqa: BLE001 - zmq errors are many; all mean the same to the user
-        raise UsageError(f"cannot reach the master at {master_host}:{master_port}: "
-                         f"{exc or type(exc).__name__}") from None
+        raise UsageError(f"cannot reach the master at {where}: {exc or type(exc).__name__}") from None
 
     def on_plan(environment: Environment, msg: Any, **_: Any) -> None:
         data = msg.data
         plan = _Plan.from_wire(data)
+        if tls_override is not None:  # this worker's own --ca-bundle/--client-cert win over the master's
+            plan.tls = tls_override(plan.tls)
         configure(plan, data["base_url"], arrival_users=int(data.get("arrival_users", 1)))
         ArrivalUser.recorder = recorder
         environment.host = data["base_url"]
@@ -410,13 +444,14 @@ def run_worker(master_host: str, master_port: int, *, on_notice: Any = None, sil
         handler.cancel()
     stop = _Stop()
     stop.install()
-    joined = time.time()
-    warned = False
     while len(runner.greenlet) > 0:  # a gevent Group: empty once the master says quit
-        if not got_plan and not warned and time.time() - joined > silent_after_s:
-            warned = True
-            notice(f"no plan from the master at {master_host}:{master_port} after {silent_after_s:.0f} s: is "
-                   "`mvptest run --master` running there, and is the port open? (waiting on; Ctrl-C to stop)")
+        if not got_plan and time.time() - joined > wait_s:
+            with gevent.Timeout(2, False):
+                runner.quit()
+            raise TargetUnreachable(f"the master at {where} answered but sent no plan within {wait_s:g} s",
+                                    hint="is it an `mvptest run --master` of the same mvptest version?")
+        if _master_silent(runner, wait_s):
+            break
         if stop.requested:
             with gevent.Timeout(5, False):  # a master that is gone must not keep the worker
                 runner.stop()  # users stop gracefully; then one last report, as on the master's quit
@@ -427,5 +462,17 @@ def run_worker(master_host: str, master_port: int, *, on_notice: Any = None, sil
                 runner.quit()
             break
         gevent.sleep(0.2)
+    if not stop.requested and _master_silent(runner, min(wait_s, MASTER_HEARTBEAT_TIMEOUT - 1)):
+        with gevent.Timeout(5, False):
+            runner.quit()
+        raise TargetUnreachable(f"lost the master at {where}: no heartbeat for {min(wait_s, MASTER_HEARTBEAT_TIMEOUT):g} s "
+                                "(what this worker measured since its last report is not counted)",
+                                hint="the master's run is incomplete; run it again")
     notice("stopped (interrupted)" if stop.requested else "the master ended the run")
     return 130 if stop.requested else 0
+
+
+def _master_silent(runner: Any, seconds: float) -> bool:
+    """The master sent no heartbeat for ``seconds`` (it answers each of ours, every second)."""
+    last = getattr(runner, "last_heartbeat_timestamp", None)
+    return bool(last) and time.time() - last > seconds

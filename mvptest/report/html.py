@@ -64,6 +64,8 @@ def render_html(summary: dict[str, Any], rows: list[list[Any]]) -> str:
     ]
     if summary.get("interrupted"):
         parts.append("<p class=\"warn\">The run was interrupted: the figures cover what was measured until then.</p>")
+    if verdict != "pass" and summary.get("verdict_reason"):
+        parts.append(f"<p class=\"fail\">Why it fails: {_e(summary['verdict_reason'])}</p>")
     for key in ("note", "warning"):
         if summary.get(key):
             parts.append(f"<p class=\"warn\">{_e(summary[key])}</p>")

@@ -32,7 +32,8 @@ def render_junit(summary: dict[str, Any]) -> bytes:
     suite = ET.SubElement(suites, "testsuite", name=f"mvptest run {summary['scenario']}", errors="0",
                           timestamp=summary["started_at"][:19], hostname=socket.gethostname(), id=summary["run_id"])
     props = ET.SubElement(suite, "properties")
-    for name in ("run_id", "target", "workers", "verdict", "interrupted", "requests", "generator_cpu_saturated"):
+    for name in ("run_id", "target", "workers", "verdict", "verdict_reason", "interrupted", "incomplete", "requests",
+                 "generator_cpu_saturated"):
         ET.SubElement(props, "property", name=name, value=str(summary.get(name)))
     duration = f"{summary.get('duration_s', 0):.3f}"
     for itf in summary["interfaces"]:
@@ -55,9 +56,18 @@ def render_junit(summary: dict[str, Any]) -> bytes:
             else:
                 out = ET.SubElement(case, "system-out")
                 out.text = text
-    if summary.get("interrupted"):
+    lost = summary.get("workers_lost") or []
+    if lost:
+        # Not a target, but the gate: a run that lost a worker never passes, and a CI page must show why.
+        tests += 1
+        failures += 1
+        case = ET.SubElement(suite, "testcase", classname="run", name="every worker reported to the end", time=duration)
+        fail = ET.SubElement(case, "failure", type="run-incomplete", message=f"{len(lost)} worker(s) lost mid-run")
+        fail.text = summary.get("verdict_reason") or ""
+    if summary.get("interrupted") or summary.get("incomplete"):
         out = ET.SubElement(suite, "system-err")
-        out.text = "the run was interrupted: the figures cover what was measured until then"
+        out.text = ("the run was interrupted: the figures cover what was measured until then"
+                    if summary.get("interrupted") else f"the run is incomplete: {summary.get('verdict_reason', '')}")
     suite.set("tests", str(tests))
     suite.set("failures", str(failures))
     suite.set("time", duration)

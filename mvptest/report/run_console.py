@@ -6,9 +6,11 @@ from typing import Any
 
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from mvptest.load import engine
+from mvptest.results.summary import LOST_REASON
 
 
 class RunConsole:
@@ -27,7 +29,7 @@ class RunConsole:
             from mvptest.masking import public_url
 
             where = f"{event.base_url} (built-in sandbox)" if plan.uses_sandbox else public_url(event.base_url)
-            self.err.print(f"mvptest run {plan.name}: {load} for {plan.duration_s:g} s against {where}"
+            self.err.print(f"mvptest run {escape(plan.name)}: {load} for {plan.duration_s:g} s against {escape(where)}"
                            + (f", {event.workers} workers" if event.workers else ""))
             if self.err.is_terminal:
                 self._live = Live(console=self.err, refresh_per_second=2, transient=True)
@@ -37,11 +39,11 @@ class RunConsole:
                 self._live.update(self._table(event))
             elif event.elapsed_s - self._last_line >= 5:
                 self._last_line = event.elapsed_s
-                self.err.print(self._line(event), soft_wrap=True)
+                self.err.print(self._line(event), soft_wrap=True, markup=False)
         elif isinstance(event, engine.Notice):
             self.stop()
             colour = "yellow" if event.level == "warning" else "cyan"
-            self.err.print(f"[{colour}]{event.level}:[/] {event.text}")
+            self.err.print(f"[{colour}]{event.level}:[/] {escape(event.text)}")
         elif isinstance(event, engine.RunFinished):
             self.stop()
 
@@ -68,7 +70,7 @@ class RunConsole:
         for key, rec in sorted(event.recorder.interfaces.items()):
             rate = rec.successes / rec.requests if rec.requests else 0
             p95 = rec.latency_ok.percentile(0.95)
-            table.add_row(key, f"{rec.requests:,}", f"{rates.get(key, 0):,.0f}", f"{rate:.3%}",
+            table.add_row(escape(key), f"{rec.requests:,}", f"{rates.get(key, 0):,.0f}", f"{rate:.3%}",
                           "-" if p95 is None else f"{p95 / 1000:.2f}")
         return table
 
@@ -84,7 +86,7 @@ class RunConsole:
 
     def final(self, summary: dict[str, Any], run_dir: Any) -> None:
         out = self.out
-        table = Table(title=f"mvptest run {summary['scenario']}: {summary['requests']:,} requests, "
+        table = Table(title=f"mvptest run {escape(summary['scenario'])}: {summary['requests']:,} requests, "
                             f"{summary['achieved_rps']:,} req/s", title_justify="left")
         for col in ("interface", "target", "threshold", "measured", "result"):
             table.add_column(col)
@@ -99,7 +101,7 @@ class RunConsole:
                     measured = "-" if t["measured"] is None else f"{t['measured']:.3f} ms"
                     threshold = f"<= {t['threshold']:g} ms"
                 result = "[green]met[/]" if t["met"] else "[red]missed[/]"
-                table.add_row(itf["key"], t["name"], threshold, measured, result)
+                table.add_row(escape(itf["key"]), t["name"], threshold, measured, result)
             f = itf["failures"]
             if any(f.values()):
                 table.add_row("", "[dim]failures[/]", "", f"transport {f['transport']:,}, status {f['status']:,}, schema {f['schema']:,}", "")
@@ -107,14 +109,17 @@ class RunConsole:
         for itf in summary["interfaces"]:
             for t in itf["targets"]:
                 if t.get("note"):
-                    out.print(f"[yellow]note:[/] {itf['key']}: {t['note']}")
+                    out.print(f"[yellow]note:[/] {escape(itf['key'])}: {escape(t['note'])}")
                 if t.get("reason"):
-                    out.print(f"[red]missed:[/] {itf['key']} {t['name']}: {t['reason']}")
+                    out.print(f"[red]missed:[/] {escape(itf['key'])} {t['name']}: {escape(t['reason'])}")
         if summary.get("warning"):
-            out.print(f"[yellow]warning:[/] {summary['warning']}")
+            out.print(f"[yellow]warning:[/] {escape(summary['warning'])}")
         if summary.get("note"):
-            out.print(f"[yellow]note:[/] {summary['note']}")
+            out.print(f"[yellow]note:[/] {escape(summary['note'])}")
+        for worker in summary.get("workers_lost") or []:
+            out.print(f"[red]incomplete:[/] {escape(LOST_REASON.format(worker))}")
         verdict = summary["verdict"]
         colour = "green" if verdict == "pass" else "red"
-        suffix = " (interrupted: partial results)" if summary.get("interrupted") else ""
-        out.print(f"verdict: [{colour}]{verdict.upper()}[/]{suffix}   results: {run_dir}")
+        suffix = (" (interrupted: partial results)" if summary.get("interrupted")
+                  else " (incomplete: a worker was lost)" if summary.get("workers_lost") else "")
+        out.print(f"verdict: [{colour}]{verdict.upper()}[/]{suffix}   results: {escape(str(run_dir))}")

@@ -10,6 +10,7 @@ from mvptest.run.plan import RunPlan
 from mvptest.run.recorder import CATEGORIES, Recorder
 
 SCHEMA_VERSION = 1
+LOST_REASON = "worker {} was lost mid-run; its calls since its last report are uncounted"
 
 
 def _iso(ts: float) -> str:
@@ -54,8 +55,10 @@ def build_summary(*, run_id: str, plan: RunPlan, recorder: Recorder, started_at:
         interfaces.append(entry)
     total = recorder.total_requests
     verdict = targets_mod.verdict(all_results, total_requests=total)
-    if interrupted:
-        verdict = "fail"  # a run cut short never passes: its targets were met only for the part that ran
+    reasons = _verdict_reasons(interfaces, total, interrupted, workers_lost or [])
+    incomplete = bool(interrupted or workers_lost)
+    if incomplete:
+        verdict = "fail"  # a run cut short or with calls uncounted never passes: its figures cover only a part
     summary: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "run_id": run_id,
@@ -65,7 +68,9 @@ def build_summary(*, run_id: str, plan: RunPlan, recorder: Recorder, started_at:
         "finished_at": _iso(finished_at),
         "duration_s": round(finished_at - started_at, 3),
         "interrupted": interrupted,
+        "incomplete": incomplete,  # interrupted, or a worker lost: the run did not complete as planned
         "verdict": verdict,
+        "verdict_reason": "; ".join(reasons) if verdict == "fail" else "every target is met",
         "target": target_url,
         "sandbox": plan.uses_sandbox,
         "workers": workers,
@@ -93,6 +98,23 @@ def build_summary(*, run_id: str, plan: RunPlan, recorder: Recorder, started_at:
     if cpu_saturated:
         summary["warning"] = "the load generator ran out of CPU: its latency figures are not trustworthy"
     return summary
+
+
+def _verdict_reasons(interfaces: list[dict[str, Any]], total: int, interrupted: bool,
+                     workers_lost: list[str]) -> list[str]:
+    """Why a run fails, most telling first: calls uncounted, the run cut short, no calls, then each target missed."""
+    reasons = [LOST_REASON.format(w) for w in workers_lost]
+    if interrupted:
+        reasons.append("the run was interrupted: its figures cover only the part that ran")
+    if total == 0:
+        reasons.append("no requests were made")
+    for itf in interfaces:
+        for t in itf["targets"]:
+            if not t["met"]:
+                measured = "not measured" if t["measured"] is None else f"measured {t['measured']}"
+                why = f": {t['reason']}" if t.get("reason") else ""
+                reasons.append(f"{itf['key']}: {t['name']} missed ({measured}, threshold {t['threshold']}){why}")
+    return reasons
 
 
 def timeseries_rows(recorder: Recorder, started_at: float) -> list[list[Any]]:

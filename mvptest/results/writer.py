@@ -5,10 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from mvptest import atomic
+from mvptest.errors import InputError, MvptestError
 from mvptest.report.html import render_html
 from mvptest.report.junit import render_junit
 from mvptest.results.summary import TIMESERIES_HEADER
@@ -36,9 +39,71 @@ def write_run(run_dir: Path, summary: dict[str, Any], rows: list[list[Any]], his
     return written
 
 
-def read_summary(run_dir: Path) -> dict[str, Any]:
-    from mvptest.errors import InputError
+def prepare_run_dir(run_dir: Path) -> list[Path]:
+    """Create the run's folder and prove it takes a file, before any load: returns the folders it created.
 
+    A results folder that is a file, lies under a file, is read-only or full is found here (exit 2, nothing
+    sent), not after the whole load was measured."""
+    if (run_dir / "summary.json").exists():
+        raise InputError("this folder already holds a finished run; nothing was run", where=run_dir,
+                         hint="give another --run-id, or move the old run away")
+    created = [p for p in (run_dir, *run_dir.parents) if not p.exists() and not p.is_symlink()]
+    probe = run_dir / f".mvptest-probe-{os.getpid()}"
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        with open(probe, "wb") as f:
+            f.write(b"mvptest checks that the run can be recorded here\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.unlink(probe)
+    except OSError as exc:
+        discard_if_empty(created)
+        what = exc.strerror or type(exc).__name__
+        raise InputError(f"cannot write the run's results here ({what}); nothing was run",
+                         where=run_dir.parent, hint="pass --results-dir DIR with a folder you can write") from None
+    return created
+
+
+def discard_if_empty(created: list[Path]) -> None:
+    """Remove the folders prepare_run_dir created when nothing was measured (deepest first, only if empty)."""
+    for path in created:
+        try:
+            path.rmdir()
+        except OSError:
+            return
+
+
+def write_run_or_fallback(run_dir: Path, summary: dict[str, Any], rows: list[list[Any]],
+                          histograms: dict[str, Any]) -> tuple[Path, str | None]:
+    """Write the run; when its folder fails at the end (removed, replaced, full), write it under the temporary
+    folder instead, so that what was measured is kept: returns (where it went, why not in run_dir or None).
+
+    Raises MvptestError (exit 4) only when no folder at all would take it."""
+    try:
+        write_run(run_dir, summary, rows, histograms)
+        return run_dir, None
+    except (OSError, MvptestError) as exc:
+        first = _reason(exc)
+    problems = [f"{run_dir}: {first}"]
+    for base in (Path(tempfile.gettempdir()), Path.home()):
+        try:
+            fallback = Path(tempfile.mkdtemp(prefix="mvptest-results-", dir=base)) / run_dir.name
+            write_run(fallback, summary, rows, histograms)
+            return fallback, first
+        except (OSError, MvptestError) as exc:
+            problems.append(f"{base}: {_reason(exc)}")
+    raise MvptestError("the run's record could not be written anywhere (" + "; ".join(problems) + "); "
+                       "the figures above are all that is left of it",
+                       hint="free some space or pass --results-dir DIR with a folder you can write")
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError):
+        return f"{exc.strerror or type(exc).__name__}" + (f" ({exc.filename})" if exc.filename else "")
+    return str(exc)
+
+
+def read_summary(run_dir: Path) -> dict[str, Any]:
     path = run_dir / "summary.json"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
