@@ -585,9 +585,9 @@ def test_open_model_reports_intended_and_achieved_rate_and_cli_targets_win(tmp_p
     load = s["load"]
     assert load["model"] == "open" and load["users"] is None and load["rate"] == 100.0
     assert load["intended_rps"] == 100.0
-    # 100/s for 3 s: 300 arrivals, never cut short (the stop waits for the arrival user's own deadline); one more
-    # while mvptest/load/users.py sums its schedule in floating point (t0 + 0.01 + ... lands on the deadline +- 1 ulp)
-    assert 300 <= load["intended_requests"] <= 300 + 1
+    # 100/s for 3 s: exactly 300 arrivals, at t0 + k / rate, never cut short (the stop waits for the arrival
+    # user's own schedule to end)
+    assert load["intended_requests"] == 300
     assert load["dropped_arrivals"] == 0
     # every arrival that was not dropped was sent, answered and counted: none cut off at the end
     assert s["requests"] == load["intended_requests"] - load["dropped_arrivals"]
@@ -767,8 +767,7 @@ def test_open_model_with_workers_schedules_exactly_rate_times_duration(tmp_path:
     s = assert_consistent(the_run_dir(tmp_path))
     # Each worker 100/s for its own 3 s: 300 arrivals, none after its deadline, and never cut short: the master's
     # stop waits ARRIVAL_GRACE_S for the workers' deadlines, which trail its own by the spawn message's trip.
-    # Got 602 before: users.py sums next_at += 1/rate in floating point, and the 300th sum lands on the deadline
-    # +- 1 ulp, below it about half the time (a 301st arrival). Until its schedule counts arrivals as integers,
-    # that is up to one more per worker.
-    assert 600 <= s["load"]["intended_requests"] <= 600 + 2
+    # Exact by construction: each arrival user sends round(rate x duration) calls at t0 + k / rate (602 before,
+    # when the schedule summed 1/rate in floating point).
+    assert s["load"]["intended_requests"] == 600
     assert s["requests"] == s["load"]["intended_requests"] - s["load"]["dropped_arrivals"]

@@ -9,14 +9,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import gevent
+import gevent.local
 import gevent.pool
+import gevent.ssl
 import orjson
+from geventhttpclient.client import HTTPClient, HTTPClientPool
+from geventhttpclient.response import HTTPConnectionClosed
 from locust import FastHttpUser, task
 from locust.contrib.fasthttp import FAILURE_EXCEPTIONS, LocustBadStatusCode
 from locust.exception import StopUser
 from locust.user.task import LOCUST_STATE_STOPPING
 
-from mvptest.masking import Masker
+from mvptest.masking import SECRETS, Masker
 from mvptest.run.plan import RequestFactory, RunPlan
 from mvptest.validation.compiled import CompiledSchema
 
@@ -26,6 +30,7 @@ MAX_IN_FLIGHT = 2000  # open model: calls in flight per arrival user before arri
 VERDICT_CACHE = os.environ.get("MVPTEST_VERDICT_CACHE", "1") != "0"
 MAX_VERDICTS = 4096
 MAX_CACHED_BODY = 64 * 1024
+NO_BODY_STATUSES = frozenset((204, 205, 304))  # HTTP says these carry no body: an empty one is what the spec asks
 _UNSEEN = object()
 
 
@@ -35,6 +40,88 @@ class StatusFailure(Exception):
 
 class SchemaFailure(Exception):
     """The call completed with the right status but the body is not JSON or breaks the schema."""
+
+
+class TransportFailure(Exception):
+    """The call did not complete: refused, reset, cut short, timed out, not HTTP."""
+
+
+class CallTimeout(TimeoutError):
+    """The whole call (connect, first byte, full body) took longer than the scenario's timeout.
+
+    A TimeoutError (an OSError) on purpose: geventhttpclient releases a socket on OSError wherever the timer
+    fires, so that a timed-out connection is closed, never handed to the next call with bytes still coming."""
+
+    def __init__(self, *args: Any) -> None:
+        plan = CONFIG.plan
+        super().__init__(*(args or (f"no complete response within {plan.timeout_s if plan else 0:g} s",)))
+
+
+class ClosedBeforeResponse(HTTPConnectionClosed):
+    """The connection was closed or reset after the request went out and before any byte of a response."""
+
+
+# --------------------------------------------------------------------------- one attempt per call
+
+_ATTEMPT = gevent.local.local()  # per greenlet: has the current request taken its connection yet?
+
+
+class OneAttemptClient(HTTPClient):
+    """geventhttpclient's HTTPClient with exactly one attempt per request.
+
+    HTTPClient.request retries on a fresh connection, up to the pool size + 1 times, when the connection is
+    closed or reset after the request was sent and before a response (client.py: ``attempts_left``), whatever
+    ``max_retries`` says: a provider that resets after reading the request then looks healthy. Each attempt
+    takes a socket with ``get_socket()``; a second one within the same request is the retry, refused here, so
+    the call fails as it happened. (A pooled connection the provider has already closed is dropped inside
+    ``get_socket()`` before anything is sent on it: that is no retry.)"""
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        take = self._connection_pool.get_socket
+
+        def get_socket() -> Any:
+            if getattr(_ATTEMPT, "taken", False):
+                raise ClosedBeforeResponse("the connection was closed or reset after the request was sent, "
+                                           "before any response")
+            _ATTEMPT.taken = True
+            return take()
+
+        self._connection_pool.get_socket = get_socket  # type: ignore[method-assign]
+
+    def request(self, *args: Any, **kw: Any) -> Any:
+        _ATTEMPT.taken = False
+        try:
+            return super().request(*args, **kw)
+        finally:
+            _ATTEMPT.taken = False
+
+
+class OneAttemptPool(HTTPClientPool):
+    """HTTPClientPool handing out OneAttemptClient, with the arguments FastHttpSession gave its own pool."""
+
+    def get_client(self, url: Any) -> HTTPClient:
+        from geventhttpclient.url import URL
+
+        if not isinstance(url, URL):
+            url = URL(url)
+        key = url.host, url.port
+        client = self.clients.get(key)
+        if client is None:
+            client = self.clients[key] = OneAttemptClient.from_url(url, **self.client_args)
+        return client
+
+
+def one_attempt(session: Any) -> None:
+    """Make a FastHttpSession send every request once: no retry by the user agent, none by the HTTP client,
+    no redirect followed (a redirect is a second request the provider counts, and a status the spec did not
+    ask for). Read from geventhttpclient 2.6 (useragent.UserAgent.urlopen, client.HTTPClient.request)."""
+    agent = session.client
+    agent.max_retries = 0
+    agent.max_redirects = 0
+    old = agent.clientpool
+    agent.clientpool = OneAttemptPool(**old.client_args)
+    old.close()
 
 
 @dataclass
@@ -73,27 +160,35 @@ def configure(plan: RunPlan, base_url: str, *, arrival_users: int = 1) -> None:
     CONFIG.runtimes = runtimes
     CONFIG.weights = [ip.weight for ip in plan.interfaces]
     CONFIG.headers = {"Accept": "application/json", **plan.headers}
+    SECRETS.add_headers(plan.headers)  # whatever a provider echoes back of them is scrubbed from every sample
     CONFIG.arrival_rate_per_user = (plan.rate or 0) / max(1, arrival_users)
+    # One verifying context for every HTTPS connection (Locust's FastHttpUser does not verify by default).
+    from mvptest.tls import client_context
+
+    context = client_context(plan.tls, create=gevent.ssl.create_default_context) if base_url.startswith("https") else None
     for cls in (PilotUser, ArrivalUser):
         cls.host = base_url
         cls.network_timeout = plan.timeout_s
         cls.connection_timeout = plan.timeout_s
+        cls.insecure = False
+        cls.ssl_context_factory = staticmethod(lambda *_, **__: context)
 
 
 def _sample(rt: _Runtime, url: str, status: int, message: str, fields: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {"url": rt.masker.show("", url), "status": status, "message": message, "at": round(time.time(), 3)}
     if fields:
         out["fields"] = fields
-    return out
+    return SECRETS.scrub_data(out)  # last: the message and field texts may quote what the provider echoed
 
 
 def call(client: Any, rt: _Runtime, rng: random.Random) -> None:
     """One call, classified and recorded: success, or a failure carrying a masked sample (never a header or secret).
 
     Lean on purpose (the generator's CPU per call is what a run can afford): one request through Locust's
-    FastHttpSession (``_send_request_safe_mode``: Locust's own error handling, no context manager), our recorder fed
-    directly, and Locust's request event fired once with the final outcome, so that Locust's statistics count the
-    same calls as ours."""
+    FastHttpSession (``_send_request_safe_mode``: Locust's own error handling, no context manager), sent once
+    (``one_attempt``), bounded as a whole by the scenario's timeout (connect, first byte and full body: the
+    socket timeout alone restarts on every byte a slow provider drips), our recorder fed directly, and Locust's
+    request event fired once with the final outcome, so that Locust's statistics count the same calls as ours."""
     path, extra_headers, body = rt.factory.build(rng)
     headers = {**CONFIG.headers, **extra_headers} if extra_headers else CONFIG.headers
     if body is not None:
@@ -103,6 +198,8 @@ def call(client: Any, rt: _Runtime, rng: random.Random) -> None:
     t0 = time.perf_counter()
     content = b""
     response: Any = None
+    timer = gevent.Timeout(CONFIG.plan.timeout_s if CONFIG.plan else None, CallTimeout)
+    timer.start()
     try:
         response = client._send_request_safe_mode(rt.method, url, payload=body, headers=headers)
         error = getattr(response, "error", None)
@@ -113,19 +210,25 @@ def call(client: Any, rt: _Runtime, rng: random.Random) -> None:
                 error = exc
     except Exception as exc:  # noqa: BLE001 - anything else is still a failed call, counted, never a lost one
         error = _Unexpected(exc)
+    finally:
+        timer.close()
     latency_ms = (time.perf_counter() - t0) * 1000
     status = (response.status_code or 0) if response is not None else 0
+    recorder = CONFIG.recorder
     exception: Exception | None = None
     category: str | None = None
     sample = None
     if error is not None and not isinstance(error, LocustBadStatusCode):
-        category, exception = "transport", error  # refused, reset, timed out, cut short
-        sample = _sample(rt, path, status, _describe_error(rt, error))
+        category = "transport"  # refused, reset, timed out, cut short, not HTTP
+        exception = TransportFailure(type(root_cause(error)).__name__)
+        if recorder is not None and recorder.wants_sample(rt.key, category):
+            sample = _sample(rt, path, status, _describe_error(rt, error))
     elif status != rt.status:
         category = "status"
-        sample = _sample(rt, path, status, f"status {status}, expected {rt.status}")
-        exception = StatusFailure(sample)
-    else:
+        exception = StatusFailure(f"status {status}, expected {rt.status}")
+        if recorder is not None and recorder.wants_sample(rt.key, category):
+            sample = _sample(rt, path, status, str(exception))
+    elif rt.status not in NO_BODY_STATUSES and rt.method != "HEAD":
         problem = rt.verdicts.get(content, _UNSEEN) if VERDICT_CACHE else _UNSEEN
         if problem is _UNSEEN:
             problem = _check_body(rt, content)
@@ -135,9 +238,9 @@ def call(client: Any, rt: _Runtime, rng: random.Random) -> None:
                 rt.verdicts[content] = problem
         if problem is not None:
             category = "schema"
-            sample = _sample(rt, path, status, problem[0], problem[1])
-            exception = SchemaFailure(sample)
-    recorder = CONFIG.recorder
+            exception = SchemaFailure(problem[0])  # a stable text: Locust keeps one error entry per distinct text
+            if recorder is not None and recorder.wants_sample(rt.key, category):
+                sample = _sample(rt, path, status, problem[0], problem[1])
     if recorder is not None:
         recorder.record(rt.key, latency_ms=latency_ms, category=category, start_time=start_time, sample=sample)
         if category == "transport" and _is_connect_error(error):
@@ -145,6 +248,17 @@ def call(client: Any, rt: _Runtime, rng: random.Random) -> None:
     client.request_event.fire(request_type=rt.method, name=rt.key, response_time=latency_ms,
                               response_length=len(content), exception=exception, context={}, response=response,
                               start_time=start_time, url=url)
+
+
+def root_cause(error: BaseException) -> BaseException:
+    """The error under geventhttpclient's wrapper (RetriesExceeded keeps it in ``.original``)."""
+    seen = 0
+    while seen < 5:
+        inner = getattr(error, "original", None)
+        if not isinstance(inner, BaseException):
+            return error
+        error, seen = inner, seen + 1
+    return error
 
 
 class _Unexpected(Exception):
@@ -161,6 +275,7 @@ def _is_connect_error(error: BaseException | None) -> bool:
     import ssl
 
     seen = 0
+    error = root_cause(error) if error is not None else None
     while error is not None and seen < 5:
         if isinstance(error, (ConnectionRefusedError, socket.gaierror, ssl.SSLError)):
             return True
@@ -173,13 +288,18 @@ def _describe_error(rt: _Runtime, error: BaseException) -> str:
     if isinstance(error, _Unexpected):
         return f"{error.kind} in the HTTP client (details withheld: they may quote a header)"
     from mvptest.masking import mask_free_text
+    from mvptest.tls import describe
 
-    # geventhttpclient's RetriesExceeded keeps the real cause (a timeout, a reset) in .original
-    cause = getattr(error, "original", None) or error.__cause__ or error.__context__
-    text = f"{type(error).__name__}: {error}"
-    if cause is not None:
-        text = f"{type(cause).__name__}: {cause or 'no detail'} ({text})"
-    return mask_free_text(text)
+    problem = describe(error, client_cert=CONFIG.plan is not None and CONFIG.plan.tls is not None
+                       and CONFIG.plan.tls.has_client_cert)
+    if problem is not None:  # certificate verify failed, the server wants a client certificate, ...
+        return problem.message
+    cause = root_cause(error)
+    if isinstance(cause, CallTimeout):
+        return f"timeout: {cause} (load.timeout)"
+    if isinstance(cause, ClosedBeforeResponse):
+        return str(cause)
+    return mask_free_text(f"{type(cause).__name__}: {cause or 'no detail'}")
 
 
 def _check_body(rt: _Runtime, content: bytes) -> tuple[str, list[dict[str, Any]] | None] | None:
@@ -205,7 +325,19 @@ def _pick(rng: random.Random) -> _Runtime:
     return rng.choices(runtimes, weights=CONFIG.weights)[0]
 
 
-class PilotUser(FastHttpUser):
+class _OnceUser(FastHttpUser):
+    """A FastHttpUser whose every call is sent exactly once (see ``one_attempt``)."""
+
+    abstract = True
+    max_retries = 0
+    max_redirects = 0
+
+    def __init__(self, environment: Any) -> None:
+        super().__init__(environment)
+        one_attempt(self.client)
+
+
+class PilotUser(_OnceUser):
     """Closed model: each user calls, thinks, calls again."""
 
     host = "http://127.0.0.1"
@@ -224,7 +356,7 @@ class PilotUser(FastHttpUser):
         call(self.client, _pick(self.rng), self.rng)
 
 
-class ArrivalUser(FastHttpUser):
+class ArrivalUser(_OnceUser):
     """Open model: starts calls at a fixed rate whether or not earlier calls have answered."""
 
     host = "http://127.0.0.1"
@@ -242,21 +374,24 @@ class ArrivalUser(FastHttpUser):
         rng = random.Random()
         pool = gevent.pool.Pool(MAX_IN_FLIGHT)
         interval = 1.0 / rate
-        next_at = time.perf_counter()
+        t0 = time.perf_counter()
         plan = CONFIG.plan
-        # Arrivals end at this user's own deadline as well: with workers, the master's stop reaches each a few
-        # milliseconds late, which would add arrivals beyond rate x duration.
-        deadline = next_at + plan.duration_s if plan else float("inf")
+        # Exactly round(rate x duration) arrivals, each at t0 + k / rate: counted by construction, not by summing
+        # 1/rate in floating point (the 300th sum lands on the deadline and falls below it half the time). With
+        # workers, the master's stop reaches each a little late; this user's own schedule ends it on time.
+        count = round(rate * plan.duration_s) if plan else 2**62
         try:
             # Until the runner asks this user to stop (graceful stop sets the state): then no new arrival, and
             # the calls in flight finish within the timeout, so that what the target answered is counted.
-            while self._state != LOCUST_STATE_STOPPING and next_at < deadline:
+            for k in range(count):
+                if self._state == LOCUST_STATE_STOPPING:
+                    break
+                next_at = t0 + k * interval
                 now = time.perf_counter()
                 if now < next_at:
                     gevent.sleep(next_at - now)
                     if self._state == LOCUST_STATE_STOPPING:
                         break
-                next_at += interval
                 if ArrivalUser.recorder is not None:
                     ArrivalUser.recorder.intended += 1
                 if pool.full():

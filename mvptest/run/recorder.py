@@ -1,7 +1,8 @@
 """What a run measured, per interface: counts by outcome, exact latency histograms, a per-second series, samples.
 
 Fed from the load engine's request events; mergeable by addition, so that workers ship deltas to the master
-and a worker that dies keeps what it had sent. No locust import here.
+and a worker that dies keeps what it had sent. Every sample is scrubbed of the run's secrets as it is kept, here
+and again when a worker's arrive at the master (masking.SECRETS). No locust import here.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mvptest.histogram import Histogram
+from mvptest.masking import SECRETS
 
 CATEGORIES = ("transport", "status", "schema")
 MAX_SAMPLES = 5
@@ -49,7 +51,7 @@ class InterfaceRecord:
         self.latency_all.merge(other.latency_all)
         for c, items in other.samples.items():
             mine = self.samples.setdefault(c, [])
-            mine.extend(items[: max(0, MAX_SAMPLES - len(mine))])
+            mine.extend(SECRETS.scrub_data(x) for x in items[: max(0, MAX_SAMPLES - len(mine))])
         for sec, s in other.seconds.items():
             self.seconds.setdefault(sec, Second()).merge(s)
 
@@ -96,6 +98,11 @@ class Recorder:
             rec = self.interfaces[key] = InterfaceRecord()
         return rec
 
+    def wants_sample(self, key: str, category: str) -> bool:
+        """Whether a failure of this kind would still be kept as a sample (a sample costs CPU to build)."""
+        rec = self.interfaces.get(key)
+        return rec is None or len(rec.samples.get(category, ())) < MAX_SAMPLES
+
     def record(self, key: str, *, latency_ms: float, category: str | None, start_time: float,
                sample: dict[str, Any] | None = None) -> None:
         """One call: ``category`` None for a success, else transport | status | schema."""
@@ -115,7 +122,7 @@ class Recorder:
             rec.failures[category] = rec.failures.get(category, 0) + 1
             sec.failures += 1
             if sample is not None and len(rec.samples.setdefault(category, [])) < MAX_SAMPLES:
-                rec.samples[category].append(sample)
+                rec.samples[category].append(SECRETS.scrub_data(sample))
 
     def merge(self, other: Recorder) -> None:
         for key, rec in other.interfaces.items():
