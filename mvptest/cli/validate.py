@@ -3,12 +3,32 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from mvptest.errors import ExitCode, UsageError
 
 _PATH = click.Path(path_type=Path)
+
+
+class _Size(click.ParamType):
+    """A size such as 16MiB, 512KiB or 1048576."""
+
+    name = "SIZE"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> int:
+        from mvptest.validation.readers import parse_size
+
+        if isinstance(value, int):
+            return value
+        try:
+            size = parse_size(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+        if size < 1:
+            self.fail("must be at least 1 byte", param, ctx)
+        return size
 
 
 @click.command()
@@ -25,6 +45,16 @@ _PATH = click.Path(path_type=Path)
 @click.option("--spec-root", type=_PATH, help="Folder that $ref may not leave (default: the spec's folder).")
 @click.option("--jobs", "-j", default=0, type=click.IntRange(0, 64), help="Processes for large NDJSON files (default: one per core; 1: no parallelism).")
 @click.option("--no-mask", is_flag=True, help="Show sensitive values unmasked in reports (they are masked by default).")
+@click.option("--max-record-size", type=_Size(), default="16MiB", show_default=True,
+              help="Largest line, record, row or JSON array element; a larger one is an invalid record (kind size).")
+@click.option("--max-depth", type=click.IntRange(1, 100_000), default=256, show_default=True,
+              help="Deepest JSON nesting of a record; deeper is an invalid record (kind depth).")
+@click.option("--max-rows", type=click.IntRange(1), default=1_048_576, show_default=True, help=".xlsx: most rows per sheet.")
+@click.option("--max-columns", type=click.IntRange(1), default=1_024, show_default=True, help=".xlsx: most columns per sheet.")
+@click.option("--max-shared-strings", type=click.IntRange(1), default=500_000, show_default=True,
+              help=".xlsx: most distinct strings (openpyxl holds them all in memory).")
+@click.option("--max-zip-ratio", type=click.FloatRange(1), default=100.0, show_default=True,
+              help=".xlsx: how many times a part over 16 MiB may expand (zip bombs are refused).")
 def validate(
     data: tuple[Path, ...],
     spec: Path | None,
@@ -39,13 +69,21 @@ def validate(
     spec_root: Path | None,
     jobs: int,
     no_mask: bool,
+    max_record_size: int,
+    max_depth: int,
+    max_rows: int,
+    max_columns: int,
+    max_shared_strings: int,
+    max_zip_ratio: float,
 ) -> int:
     """Validate records in DATA files against a spec's schema and report per field.
 
     \b
     DATA is a JSON array, NDJSON (one object per line), CSV with a header row (UTF-8,
     UTF-8 with BOM or GB18030 as Excel saves it; values take the types the schema asks for)
-    or .xlsx (first sheet, or --sheet). Files of any size are streamed.
+    or .xlsx (first sheet, or --sheet). Files of any size are streamed in bounded memory;
+    - reads standard input, and pipes (/dev/stdin, <(...)) are read as streams.
+    The --max-* options bound what one record or workbook may hold.
 
     \b
     Examples:
@@ -53,11 +91,15 @@ def validate(
       mvptest validate export.ndjson --spec specs/market-supervision/enterprise-registration.yaml \\
           --interface enterprise-registration --json-out report.json --md-out report.md
 
-    Exit 0 when every record is valid (warnings allowed), 1 when any is invalid, 2 on bad input.
+    Exit 0 when every record is valid (warnings allowed), 1 when any is invalid or a file holds
+    no records, 2 on bad input, 130 when interrupted (the report covers the records checked).
     """
+    from rich.markup import escape
+
     from mvptest.cli._console import consoles
     from mvptest.report import validation as report
-    from mvptest.validation.engine import Finished, choose_schema, validate_files
+    from mvptest.validation.engine import choose_schema, validate_files
+    from mvptest.validation.readers import Limits
 
     if (spec is None) == (schema is None):
         raise UsageError("give exactly one of --spec or --schema", hint="mvptest validate DATA --spec SPEC")
@@ -66,17 +108,40 @@ def validate(
     choice = choose_schema(spec=spec, interface=interface, schema=schema, spec_root=spec_root, mask=not no_mask)
     out, err = consoles()
     reporter = report.ConsoleReporter(out, err)
-    summary = None
-    for event in validate_files(list(data), choice, encoding=encoding, sheet=sheet, max_examples=max_examples, jobs=jobs):
-        reporter.handle(event)
-        if isinstance(event, Finished):
-            summary = event.summary
-    assert summary is not None
+    limits = Limits(record_bytes=max_record_size, depth=max_depth, rows=max_rows, columns=max_columns,
+                    shared_strings=max_shared_strings, zip_ratio=max_zip_ratio)
+    events = validate_files(list(data), choice, encoding=encoding, sheet=sheet, max_examples=max_examples, jobs=jobs,
+                            limits=limits)
+    summary = _drive(events, reporter)
     for target, writer in ((json_out, report.write_json), (md_out, report.write_markdown), (csv_out, report.write_csv)):
         if target is not None:
             writer(summary, target)
-            err.print(f"wrote {target}")
+            err.print(f"wrote {escape(str(target))}")
     if summary.interrupted:
-        err.print("interrupted: the report covers the records read so far")
+        err.print("interrupted: the report covers the records checked before the interrupt")
         return ExitCode.INTERRUPTED
+    for path in summary.empty_files:
+        err.print(f"no records found in {escape(path)}: nothing was validated")
     return ExitCode.OK if summary.ok else ExitCode.CHECK_FAILED
+
+
+def _drive(events: Any, reporter: Any) -> Any:
+    """Hand every event to the reporter; a Ctrl-C while the reporter runs is passed to the engine, which then
+    ends with the summary of what it checked (a Ctrl-C inside the engine is handled there)."""
+    from mvptest.validation.engine import Finished
+
+    while True:
+        try:
+            for event in events:
+                reporter.handle(event)
+                if isinstance(event, Finished):
+                    return event.summary
+            raise AssertionError("the engine ended without a summary")
+        except KeyboardInterrupt:
+            try:
+                event = events.throw(KeyboardInterrupt())
+            except StopIteration:
+                raise KeyboardInterrupt from None
+            reporter.handle(event)
+            if isinstance(event, Finished):
+                return event.summary

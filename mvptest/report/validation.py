@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from mvptest import atomic
+from mvptest.report.compat import _cell as excel_safe
 from mvptest.validation import engine
 from mvptest.validation.aggregate import ValidationSummary
 
@@ -35,25 +37,26 @@ class ConsoleReporter:
                     TimeRemainingColumn(), console=self.err, transient=True,
                 )
                 self._progress.start()
-                self._task = self._progress.add_task(event.path.name, total=event.size, records=0)
+                self._task = self._progress.add_task(escape(event.path.name or "<stdin>"), total=event.size, records=0)
         elif isinstance(event, engine.Progress) and self._progress is not None and self._task is not None:
             self._progress.update(self._task, completed=event.bytes_done, records=event.records)
-        elif isinstance(event, engine.FileFinished):
+        elif isinstance(event, (engine.FileFinished, engine.Finished)):
             if self._progress is not None:
                 self._progress.stop()
                 self._progress = None
-        elif isinstance(event, engine.Finished):
-            self.summary(event.summary)
+            if isinstance(event, engine.Finished):
+                self.summary(event.summary)
 
     def summary(self, summary: ValidationSummary) -> None:
+        # Every value from the user's files goes through escape(): a "[/]" in data is text, not console markup.
         data = summary.to_dict()
         out = self.out
         for f in data["files"]:
             enc = f" ({f['encoding']})" if f["kind"] in ("csv", "xlsx") else ""
-            out.print(f"{f['path']}: {f['kind']}{enc}, {f['records']:,} records, {f['invalid']:,} invalid")
+            out.print(escape(f"{f['path']}: {f['kind']}{enc}, {f['records']:,} records, {f['invalid']:,} invalid"))
         issues = data["issues"]
         if issues:
-            table = Table(title=f"Field report against {summary.schema_name}", show_lines=False, title_justify="left")
+            table = Table(title=escape(f"Field report against {summary.schema_name}"), show_lines=False, title_justify="left")
             table.add_column("field")
             table.add_column("kind")
             table.add_column("expected")
@@ -62,18 +65,23 @@ class ConsoleReporter:
             table.add_column("problem")
             table.add_column("suggestion")
             for issue in issues[: self.max_rows]:
-                field = issue["field"] or "(record)"
+                field = escape(issue["field"] or "(record)")
                 if issue["severity"] == "warning":
                     field += " [yellow](warning)[/]"
                 table.add_row(
-                    field, issue["kind"], issue["expected"], f"{issue['count']:,}",
-                    ", ".join(issue["examples"]), issue["message"], issue.get("suggestion", ""),
+                    field, *(escape(str(x)) for x in (
+                        issue["kind"], issue["expected"], f"{issue['count']:,}", ", ".join(issue["examples"]),
+                        issue["message"], issue.get("suggestion", ""),
+                    )),
                 )
             out.print(table)
             if len(issues) > self.max_rows:
                 out.print(f"... and {len(issues) - self.max_rows} more issues; see --json-out or --md-out")
         rate = f" in {data['seconds']:.2f} s ({data['records_per_second']:,} records/s)" if data["records_per_second"] else ""
-        verdict = "[green]all valid[/]" if summary.ok else f"[red]{data['invalid']:,} invalid[/]"
+        if summary.empty_files and not data["invalid"]:
+            verdict = "[red]nothing was validated[/]"
+        else:
+            verdict = "[green]all valid[/]" if summary.ok else f"[red]{data['invalid']:,} invalid[/]"
         warn = f", {data['with_warnings']:,} valid with warnings" if data["with_warnings"] else ""
         out.print(f"{data['records']:,} records: {data['valid']:,} valid, {verdict}{warn}{rate}")
 
@@ -128,9 +136,9 @@ def write_csv(summary: ValidationSummary, path: Path) -> None:
     writer = csv.writer(buf)
     writer.writerow(["field", "kind", "severity", "expected", "count", "examples", "locations", "message", "suggestion"])
     for i in summary.to_dict()["issues"]:
-        writer.writerow([
+        writer.writerow([excel_safe(x) for x in (
             i["field"], i["kind"], i["severity"], i["expected"], i["count"], " | ".join(i["examples"]),
             " | ".join(i["locations"]), i["message"], i.get("suggestion", ""),
-        ])
+        )])
     # UTF-8 with BOM so that Excel on Chinese Windows opens it without mojibake.
     atomic.write_text(path, buf.getvalue(), encoding="utf-8-sig")

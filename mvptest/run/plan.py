@@ -79,6 +79,7 @@ class RunPlan:
     allowed_hosts: list[str] = field(default_factory=list)
     seed: int = 0
     warnings: list[str] = field(default_factory=list)  # said before the load starts; not sent to workers
+    tls: Any = None  # mvptest.tls.TlsConfig: PEM contents (workers need no files); never written to results
 
     @property
     def uses_sandbox(self) -> bool:
@@ -91,17 +92,20 @@ class RunPlan:
             "rate": self.rate, "duration_s": self.duration_s, "think_time_s": self.think_time_s,
             "timeout_s": self.timeout_s, "headers": self.headers, "pools": self.pools, "seed": self.seed,
             "interfaces": [{"interface": interface_to_wire(p.interface), "weight": p.weight} for p in self.interfaces],
+            "tls": self.tls.to_wire() if self.tls is not None else None,
         }
 
     @classmethod
     def from_wire(cls, data: dict[str, Any]) -> RunPlan:
+        from mvptest.tls import TlsConfig
+
         return cls(
             name=data["name"], scenario_path="", spec_paths=[], target=data["target"],
             interfaces=[InterfacePlan(interface_from_wire(i["interface"]), float(i["weight"]), Targets()) for i in data["interfaces"]],
             users=int(data["users"]), spawn_rate=float(data["spawn_rate"]), rate=data["rate"],
             duration_s=float(data["duration_s"]), think_time_s=float(data["think_time_s"]),
             timeout_s=float(data["timeout_s"]), headers=dict(data["headers"]), pools=dict(data["pools"]),
-            seed=int(data["seed"]),
+            seed=int(data["seed"]), tls=TlsConfig.from_wire(data.get("tls")),
         )
 
 
@@ -136,62 +140,96 @@ def interface_from_wire(d: dict[str, Any]) -> Interface:
 
 
 def substitute_env(value: str, *, where: Location, name: str) -> str:
-    """${VAR} from the environment; a missing variable is bad input (its name is said, never a value)."""
+    """${VAR} from the environment, as an HTTP header can carry it; else bad input naming the header and the
+    variable, never the value (a missing variable, a control character, a character outside Latin-1).
+
+    Every value substituted is a secret of this process from then on (masking.SECRETS): it is scrubbed from
+    every sample and message, whatever a provider echoes back."""
+    from mvptest.masking import SECRETS
 
     def repl(m: re.Match[str]) -> str:
         var = m.group(1)
         if var not in os.environ:
             raise InputError(f"header {name!r} needs the environment variable {var}, which is not set",
                              where=where, hint=f"export {var}=... before the run")
-        if re.search(r"[\x00-\x08\x0a-\x1f\x7f]", os.environ[var]):
-            # a header cannot carry it, and the error Python would raise quotes the value: say it without the value
-            raise InputError(f"header {name!r}: the environment variable {var} contains a line break or another "
-                             "control character", where=where,
-                             hint=f"a token file saved on Windows ends with \\r: export {var}=\"$(tr -d '\\r\\n' < FILE)\"")
-        return os.environ[var]
+        text = os.environ[var]
+        _check_header_text(text, name=name, where=where, source=f"the environment variable {var}", var=var)
+        SECRETS.add(text)
+        return text
 
+    _check_header_text(_ENV_RE.sub("", value), name=name, where=where, source="its value in the scenario")
     return _ENV_RE.sub(repl, value)
 
 
+def _check_header_text(text: str, *, name: str, where: Location, source: str, var: str | None = None) -> None:
+    """A header carries Latin-1 without control characters; Python's own error would quote the value."""
+    if re.search(r"[\x00-\x08\x0a-\x1f\x7f]", text):
+        hint = (f"a token file saved on Windows ends with \\r: export {var}=\"$(tr -d '\\r\\n' < FILE)\"" if var
+                else "remove the line break or control character")
+        raise InputError(f"header {name!r}: {source} contains a line break or another control character",
+                         where=where, hint=hint)
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        raise InputError(f"header {name!r}: {source} contains characters an HTTP header cannot carry "
+                         "(only Latin-1 travels in a header; Chinese text does not)", where=where,
+                         hint="percent-encode or base64-encode the value, as the provider expects it") from None
+
+
 def _load_pool(spec: dict[str, Any], base: Path, where: Location, name: str) -> list[Any]:
+    """A data pool's values: inline, or read from a CSV, JSON, NDJSON or .xlsx file through validate's bounded readers."""
     if "values" in spec:
         values = list(spec["values"])
     elif "file" in spec:
-        path = (base / str(spec["file"])).resolve()
-        column = spec.get("column", name)
-        try:
-            if path.suffix.lower() in (".json", ".ndjson", ".jsonl"):
-                text = path.read_text(encoding="utf-8-sig")
-                if path.suffix.lower() == ".json":
-                    data = json.loads(text)
-                else:
-                    data = [json.loads(line) for line in text.splitlines() if line.strip()]
-                if not isinstance(data, list):
-                    raise InputError(f"data pool {name!r}: {display_path(path)} holds a JSON {type(data).__name__}, "
-                                     "not an array", where=where,
-                                     hint=f'write an array of values, or of objects with a "{column}" key')
-                if any(isinstance(row, dict) and column not in row for row in data):
-                    raise InputError(f"data pool {name!r}: an object in {display_path(path)} has no key {column!r}",
-                                     where=where, hint="name the key with column: in the pool")
-                values = [row.get(column) if isinstance(row, dict) else row for row in data]
-            else:
-                from mvptest.validation.readers import detect_encoding
-
-                with path.open(encoding=detect_encoding(path), newline="") as f:
-                    rows = list(csv.DictReader(f))
-                if rows and column not in rows[0]:
-                    raise InputError(f"data pool {name!r}: no column {column!r} in {display_path(path)}", where=where,
-                                     hint="columns: " + ", ".join(rows[0]))
-                values = [r[column] for r in rows]
-        except FileNotFoundError:
-            raise InputError(f"data pool {name!r}: no file {display_path(path)}", where=where) from None
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise InputError(f"data pool {name!r}: cannot read {display_path(path)}: {exc}", where=where) from None
+        values = _pool_from_file((base / str(spec["file"])).resolve(), str(spec.get("column", name)), where, name)
     else:
         raise InputError(f"data pool {name!r} needs 'file' (CSV/JSON of real values) or 'values'", where=where)
     values = [v for v in values if v not in (None, "")]
     if not values:
         raise InputError(f"data pool {name!r} is empty", where=where)
+    return values
+
+
+POOL_MAX_VALUES = 1_000_000
+
+
+def _pool_from_file(path: Path, column: str, where: Location, name: str) -> list[Any]:
+    from mvptest.validation.readers import Unparsable, open_source
+
+    label = display_path(path)
+    values: list[Any] = []
+    try:
+        source = open_source(path, bundled=None)
+        try:
+            if (source.kind == "json" or path.suffix.lower() == ".json") and not source.data.head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"["):
+                raise InputError(f"data pool {name!r}: {label} is not a JSON array (it holds one JSON document)", where=where,
+                                 hint=f'write an array of values, or of objects with a "{column}" key')
+            for line, row in source:
+                at = f"{label}:{line}" if line is not None else label
+                if isinstance(row, Unparsable):
+                    raise InputError(f"data pool {name!r}: {at} is not a value: {row.message}", where=where,
+                                     hint="a pool file is CSV with a header, a JSON array, NDJSON or .xlsx")
+                if isinstance(row, dict):
+                    if column not in row:
+                        if source.kind not in ("csv", "xlsx"):
+                            raise InputError(f"data pool {name!r}: the object at {at} has no key {column!r}",
+                                             where=where, hint="name the key with column: in the pool")
+                        headers = getattr(source, "headers", [])
+                        if column not in headers:
+                            raise InputError(f"data pool {name!r}: no column {column!r} in {label}", where=where,
+                                             hint="columns: " + ", ".join(headers))
+                        continue  # an empty cell
+                    row = row[column]
+                values.append(row)
+                if len(values) > POOL_MAX_VALUES:
+                    raise InputError(f"data pool {name!r}: {label} holds more than {POOL_MAX_VALUES:,} values",
+                                     where=where, hint="a pool needs a sample of real values, not the whole export")
+        finally:
+            source.close()
+    except InputError as exc:
+        if exc.message.startswith("data pool "):
+            raise
+        raise InputError(f"data pool {name!r}: {exc}", where=where, hint=exc.hint) from None
     return values
 
 
@@ -211,7 +249,8 @@ def host_allowed(url: str, allowed: list[str]) -> bool:
 def build_plan(scenario_path: Path, *, target: str | None = None, duration: str | None = None, users: int | None = None,
                rate: float | None = None, workers: int | None = None, allow_hosts: tuple[str, ...] = (),
                success_rate: float | None = None, latency_targets: dict[str, float] | None = None,
-               spec_root: Path | None = None) -> RunPlan:
+               spec_root: Path | None = None, ca_bundle: Path | None = None, client_cert: Path | None = None,
+               client_key: Path | None = None) -> RunPlan:
     """Load the scenario and its specs, apply command-line overrides, check everything a run will need."""
     from mvptest.spec.check import load_specs
 
@@ -309,6 +348,10 @@ def build_plan(scenario_path: Path, *, target: str | None = None, duration: str 
             raise InputError(f"data pool {name!r} must be a mapping with 'file' or 'values'", where=doc.locate(f"/data/{name}"))
         plan.pools[name] = _load_pool(spec, scenario_path.parent, doc.locate(f"/data/{name}"), name)
     plan.warnings.extend(_pool_warnings(plan))
+    from mvptest.tls import plan_tls
+
+    plan.tls = plan_tls(data.get("tls"), base=scenario_path.parent, locate=doc.locate, ca_bundle=ca_bundle,
+                        client_cert=client_cert, client_key=client_key)
     return plan
 
 

@@ -85,10 +85,11 @@ class Aggregator:
             self.with_warnings += 1
         return invalid
 
-    def add_unparsable(self, message: str, location: str, raw: str = "") -> None:
-        """A line or row that is not a record; ``raw`` is its text as evidence (masked like any value)."""
+    def add_unparsable(self, message: str, location: str, raw: str = "", *, kind: str = "parse") -> None:
+        """A line or row that is not a record (kind parse), too large (size) or too deep (depth); ``raw`` is its
+        text as evidence (masked like any value)."""
         self.invalid += 1
-        self._add(FieldError("", "parse", "a JSON object", message, raw or None), location)
+        self._add(FieldError("", kind, _UNPARSABLE_EXPECTED.get(kind, "a JSON object"), message, raw or None), location)
 
     def _add(self, err: FieldError, location: str) -> None:
         message = err.message
@@ -148,6 +149,10 @@ class Aggregator:
         return out
 
 
+_UNPARSABLE_EXPECTED = {"parse": "a JSON object", "size": "a record within the size limit",
+                        "depth": "a record within the nesting limit"}
+
+
 @dataclass
 class FileResult:
     path: str
@@ -170,8 +175,13 @@ class ValidationSummary:
     interrupted: bool = False
 
     @property
+    def empty_files(self) -> list[str]:
+        """Files in which no record was found: a gate must not pass on an empty export."""
+        return [] if self.interrupted else [f.path for f in self.files if f.records == 0]
+
+    @property
     def ok(self) -> bool:
-        return self.aggregator.invalid == 0 and not self.interrupted
+        return self.aggregator.invalid == 0 and not self.interrupted and not self.empty_files
 
     def to_dict(self) -> dict[str, Any]:
         agg = self.aggregator
@@ -179,6 +189,8 @@ class ValidationSummary:
             "schema_version": SCHEMA_VERSION,
             "schema": self.schema_name,
             "interrupted": self.interrupted,
+            "ok": self.ok,
+            "empty_files": self.empty_files,
             "records": agg.records,
             "valid": agg.valid,
             "invalid": agg.invalid,

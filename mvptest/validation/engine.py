@@ -7,7 +7,7 @@ import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence, Union
+from typing import Any, Callable, Iterator, Sequence, Union
 
 from mvptest.errors import InputError, InternalError, SpecError
 from mvptest.spec.check import load_specs
@@ -15,7 +15,20 @@ from mvptest.spec.loader import display_path, load_document
 from mvptest.spec.refs import bundle_schema
 from mvptest.validation.aggregate import Aggregator, FileResult, ValidationSummary
 from mvptest.validation.compiled import CompiledSchema
-from mvptest.validation.readers import NdjsonSource, Unparsable, open_source
+from mvptest.validation.readers import (
+    BLANK,
+    CHUNK,
+    DEFAULT_LIMITS,
+    Limits,
+    NdjsonSource,
+    Unparsable,
+    check_json_encoding,
+    deeper_than,
+    line_batches,
+    open_source,
+    parse_line,
+    too_deep,
+)
 
 PROGRESS_EVERY = 50_000
 
@@ -130,10 +143,12 @@ def validate_files(
     sheet: str | None = None,
     max_examples: int = 3,
     jobs: int = 0,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Iterator[Event]:
     """Validate every record of every file; yields progress events and finally the summary.
 
-    ``jobs`` > 1 validates large NDJSON files on that many processes (0: one per core).
+    ``jobs`` > 1 validates large NDJSON files on that many processes (0: one per core). A KeyboardInterrupt,
+    raised here or thrown in at a ``yield``, ends the run with a summary of the records checked so far.
     """
     jobs = jobs or default_jobs()
     compiled = choice.compiled
@@ -144,28 +159,25 @@ def validate_files(
     current: tuple[str, str, str, int, int, float] | None = None
     try:
         for path in files:
-            source = open_source(path, bundled=compiled.bundled, encoding=encoding, sheet=sheet)
-            t0 = time.perf_counter()
-            before_records, before_invalid = agg.records, agg.invalid
-            label = display_path(path)
-            current = (label, source.kind, source.encoding or "utf-8", before_records, before_invalid, t0)
-            yield FileStarted(path, source.kind, source.encoding or "utf-8", source.size)
-            if isinstance(source, NdjsonSource) and jobs > 1 and source.size >= PARALLEL_MIN_BYTES:
-                yield from _ndjson_parallel(path, compiled, agg, label, source.size, jobs, max_examples)
-            elif isinstance(source, NdjsonSource):
-                yield from _ndjson_fast(path, compiled, agg, label, source.size)
-            else:
-                for n, (line, record) in enumerate(source, 1):
-                    where = f"{label}:{line}" if line is not None else label
-                    if isinstance(record, Unparsable):
-                        agg.add_unparsable(record.message, where)
-                    elif not isinstance(record, dict):
-                        agg.add_unparsable("a record must be a JSON object", where, _as_json(record))
-                    elif not compiled.is_valid(record):
-                        agg.add_failures(compiled.errors(record), where)
-                    agg.records += 1
-                    if n % PROGRESS_EVERY == 0:
-                        yield Progress(path, agg.records - before_records, source.position, source.size)
+            source = open_source(path, bundled=compiled.bundled, encoding=encoding, sheet=sheet, limits=limits)
+            try:
+                t0 = time.perf_counter()
+                before_records, before_invalid = agg.records, agg.invalid
+                label = source.label
+                current = (label, source.kind, source.encoding or "utf-8", before_records, before_invalid, t0)
+                yield FileStarted(path, source.kind, source.encoding or "utf-8", source.size)
+                if isinstance(source, NdjsonSource) and jobs > 1 and source.data.regular and source.size >= PARALLEL_MIN_BYTES:
+                    check_json_encoding(source.data)
+                    source.close()
+                    yield from _ndjson_parallel(path, compiled, agg, label, source.size, jobs, max_examples, limits)
+                elif isinstance(source, NdjsonSource):
+                    yield from _ndjson_fast(source.open_lines(), compiled, agg, label, path, source.size, limits,
+                                            position=lambda: source.position)
+                else:
+                    yield from _records(source, compiled, agg, label)
+                current = (label, source.kind, source.encoding or "utf-8", before_records, before_invalid, t0)
+            finally:
+                source.close()
             current = None
             result = FileResult(
                 label, source.kind, source.encoding or "utf-8", agg.records - before_records,
@@ -184,14 +196,35 @@ def validate_files(
                                      compiled.masker.enabled, interrupted=interrupted))
 
 
+def _records(source: Any, compiled: CompiledSchema, agg: Aggregator, label: str) -> Iterator[Event]:
+    """Every record of a CSV, JSON or .xlsx source; only records whose check finished are counted."""
+    checked = 0
+    invalid_before = agg.invalid
+    try:
+        for line, record in source:
+            where = f"{label}:{line}" if line is not None else label
+            if isinstance(record, Unparsable):
+                agg.add_unparsable(record.message, where, record.raw, kind=record.kind)
+            elif not isinstance(record, dict):
+                agg.add_unparsable("a record must be a JSON object", where, _as_json(record))
+            elif not compiled.is_valid(record):
+                agg.add_failures(compiled.errors(record), where)
+            checked += 1
+            if checked % PROGRESS_EVERY == 0:
+                yield Progress(source.path, checked, source.position, source.size)
+    finally:
+        # An interrupt inside the aggregator can land after the record was counted invalid: count it as checked.
+        agg.records += max(checked, agg.invalid - invalid_before)
+
+
 def _ndjson_fast(
-    path: Path, compiled: CompiledSchema, agg: Aggregator, label: str, size: int,
-    *, start: int = 0, end: int | None = None, first_line: int = 1,
+    batches: Iterator[list[Any]], compiled: CompiledSchema, agg: Aggregator, label: str, path: Path, size: int,
+    limits: Limits, *, position: Callable[[], int], first_line: int = 1,
 ) -> Iterator[Event]:
     """The hot loop: orjson + a compiled yes/no per line; only failing lines pay for detailed errors.
 
-    Reads the lines that start in [start, end); ``start`` must be the start of a line. The lines read are
-    counted even when the loop is interrupted, so a partial report stays consistent.
+    ``batches`` come from ``readers.line_batches`` (bounded lines). Only lines whose check finished are counted,
+    even when the loop is interrupted, so a partial report stays consistent.
     """
     import orjson
 
@@ -200,60 +233,41 @@ def _ndjson_fast(
     is_valid = compiled.is_valid
     add_failures = agg.add_failures
     errors = compiled.errors
+    depth = limits.depth
     lineno = first_line - 1
-    blank = 0
-    remaining = (size if end is None else end) - start
+    checked = 0
+    invalid_before = agg.invalid
     try:
-        with path.open("rb") as f:
-            f.seek(start)
-            while remaining > 0:
-                lines = f.readlines(min(1 << 20, remaining))
-                if not lines:
-                    break
-                taken = sum(map(len, lines))
-                if taken > remaining:  # readlines() overshot into the next range
-                    kept, taken = [], 0
-                    for line in lines:
-                        if taken >= remaining:
-                            break
-                        kept.append(line)
-                        taken += len(line)
-                    lines = kept
-                for line in lines:
-                    lineno += 1
-                    try:
-                        record = loads(line)
-                    except decode_error as exc:
-                        if lineno == 1 and line.startswith(b"\xef\xbb\xbf"):
-                            try:
-                                record = loads(line[3:])
-                            except decode_error:
-                                agg.add_unparsable(f"not JSON: {exc}", f"{label}:{lineno}", _raw_text(line))
-                                continue
-                        elif not line.strip():
-                            blank += 1
-                            continue
-                        else:
-                            agg.add_unparsable(f"not JSON: {str(exc).split(':')[0]}", f"{label}:{lineno}", _raw_text(line))
-                            continue
-                    if type(record) is not dict:
-                        agg.add_unparsable("a record must be a JSON object", f"{label}:{lineno}", _as_json(record))
-                    elif not is_valid(record):
-                        add_failures(errors(record), f"{label}:{lineno}")
-                remaining -= taken
-                yield Progress(path, lineno - first_line + 1 - blank, min(f.tell(), size), size)
+        for lines in batches:
+            for line in lines:
+                n = lineno + 1
+                try:
+                    record = loads(line)
+                except decode_error:
+                    value = parse_line(line, limits)  # the slow path says why
+                    if value is not BLANK:
+                        agg.add_unparsable(value.message, f"{label}:{n}", value.raw, kind=value.kind)
+                        checked += 1
+                    lineno = n
+                    continue
+                if line.count(b"[") + line.count(b"{") > depth and deeper_than(record, depth):
+                    bad = too_deep(limits)
+                    agg.add_unparsable(bad.message, f"{label}:{n}", kind=bad.kind)
+                elif type(record) is not dict:
+                    agg.add_unparsable("a record must be a JSON object", f"{label}:{n}", _as_json(record))
+                elif not is_valid(record):
+                    add_failures(errors(record), f"{label}:{n}")
+                checked += 1
+                lineno = n
+            yield Progress(path, checked, min(position(), size) if size else position(), size)
     finally:
-        agg.records += lineno - first_line + 1 - blank
+        agg.records += max(checked, agg.invalid - invalid_before)
 
 
 def _as_json(value: Any) -> str:
     import json
 
     return json.dumps(value, ensure_ascii=False)[:80]
-
-
-def _raw_text(line: bytes) -> str:
-    return line[:80].decode("utf-8", errors="replace").strip()
 
 
 # --------------------------------------------------------------------------- the same loop on several cores
@@ -266,18 +280,28 @@ def default_jobs() -> int:
 
 
 def _split(path: Path, size: int, jobs: int) -> list[tuple[int, int]]:
-    """Byte ranges of about equal size, each starting at the start of a line."""
+    """Byte ranges of about equal size, each starting at the start of a line (found without reading whole lines)."""
     bounds = [0]
     with path.open("rb") as f:
         for k in range(1, jobs):
-            f.seek(max(size * k // jobs, bounds[-1]))
-            f.readline()
-            pos = f.tell()
+            pos = _next_line_start(f, max(size * k // jobs, bounds[-1]), size)
             if pos >= size:
                 break
             bounds.append(pos)
     bounds.append(size)
     return [(a, b) for a, b in zip(bounds, bounds[1:]) if b > a]
+
+
+def _next_line_start(f: Any, pos: int, size: int) -> int:
+    f.seek(pos)
+    while True:
+        chunk = f.read(CHUNK)
+        if not chunk:
+            return size
+        i = chunk.find(b"\n")
+        if i >= 0:
+            return pos + i + 1
+        pos += len(chunk)
 
 
 def _count_lines_before(path: Path, offset: int) -> int:
@@ -293,16 +317,29 @@ def _count_lines_before(path: Path, offset: int) -> int:
 
 
 def _worker(index: int, path: Path, start: int, end: int, compiled: CompiledSchema, label: str,
-            max_examples: int, counters: Any, queue: Any) -> None:
+            max_examples: int, limits: Limits, counters: Any, queue: Any) -> None:
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     agg = Aggregator(compiled.masker, max_examples=max_examples)
     try:
         first = _count_lines_before(path, start) + 1
-        for event in _ndjson_fast(path, compiled, agg, label, end, start=start, end=end, first_line=first):
-            if isinstance(event, Progress):
-                counters[2 * index] = event.records
-                counters[2 * index + 1] = event.bytes_done - start
+        with path.open("rb") as f:
+            f.seek(start)
+            if start == 0 and f.read(3) != b"\xef\xbb\xbf":
+                f.seek(0)
+            remaining = [end - f.tell()]
+
+            def read(n: int) -> bytes:
+                data = f.read(min(n, remaining[0]))
+                remaining[0] -= len(data)
+                return data
+
+            batches = line_batches(read, limits.record_bytes)
+            for event in _ndjson_fast(batches, compiled, agg, label, path, end, limits, position=f.tell,
+                                      first_line=first):
+                if isinstance(event, Progress):
+                    counters[2 * index] = event.records
+                    counters[2 * index + 1] = event.bytes_done - start
         queue.put((index, agg, None))
     except KeyboardInterrupt:
         queue.put((index, agg, "interrupted"))  # what this worker counted is kept
@@ -311,7 +348,7 @@ def _worker(index: int, path: Path, start: int, end: int, compiled: CompiledSche
 
 
 def _ndjson_parallel(path: Path, compiled: CompiledSchema, agg: Aggregator, label: str, size: int,
-                     jobs: int, max_examples: int) -> Iterator[Event]:
+                     jobs: int, max_examples: int, limits: Limits) -> Iterator[Event]:
     import multiprocessing
     import queue as queue_mod
 
@@ -320,7 +357,7 @@ def _ndjson_parallel(path: Path, compiled: CompiledSchema, agg: Aggregator, labe
     results = ctx.Queue()
     counters = ctx.Array("q", 2 * len(ranges), lock=False)  # per worker: records, bytes done
     procs = [
-        ctx.Process(target=_worker, args=(i, path, a, b, compiled, label, max_examples, counters, results), daemon=True)
+        ctx.Process(target=_worker, args=(i, path, a, b, compiled, label, max_examples, limits, counters, results), daemon=True)
         for i, (a, b) in enumerate(ranges)
     ]
     for p in procs:
