@@ -101,7 +101,7 @@ class Provider:
     def __init__(self, mode: str = "ok", *, body: bytes = b'{"ok": true}', every: int = 1, status: int = 200,
                  drip_s: float = 0.5, delay_s: float = 0.05, missing: int = 50, down_after: int = 200,
                  down_s: float = 0.5, echo: Callable[[dict[str, str]], bytes] = default_echo,
-                 content_type: str = "application/json") -> None:
+                 content_type: str = "application/json", content_encoding: str | None = None) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; one of {', '.join(MODES)}")
         self.mode = mode
@@ -115,6 +115,8 @@ class Provider:
         self.down_s = down_s
         self.echo = echo
         self.content_type = content_type
+        if content_encoding:  # sent with every answer: the body is given already encoded
+            self.content_type += f"\r\nContent-Encoding: {content_encoding}"
         self.log = Log()
         self.port = 0
         self._listener: socket.socket | None = None

@@ -99,11 +99,11 @@ class Run:
 
 
 def run_against(provider: Provider, scenario: Path, tmp_path: Path, *, duration: str = "2s",
-                extra: tuple[str, ...] = ()) -> Run:
+                extra: tuple[str, ...] = (), env: dict[str, str] | None = None) -> Run:
     results = tmp_path / "results"
     with provider:
         proc = mvptest("run", scenario, "--target", provider.url, "--duration", duration, "--results-dir", results,
-                       *extra, env=run_env(**{TOKEN_VAR: SECRET}), timeout=60)
+                       *extra, env=run_env(**{TOKEN_VAR: SECRET, **(env or {})}), timeout=60)
     log = provider.log.snapshot()  # read after the run exited and the provider stopped: nothing more will come
     assert proc.returncode in (0, 1), describe(proc)
     run_dir = the_run_dir(results)
@@ -264,3 +264,36 @@ def test_a_header_value_http_cannot_carry_is_bad_input_before_any_traffic(scenar
     assert "Authorization" in out and TOKEN_VAR in out and "Latin-1" in out, out
     assert "abc中文" not in out and "中文" not in out and "Traceback" not in out
     assert not results.exists() or not any(results.iterdir())
+
+
+# --------------------------------------------------------------------------- bodies too large to hold
+
+
+def _with_padding(size: int) -> bytes:
+    doc = json.loads(BODY)
+    doc["padding"] = "x" * size  # the schema allows other properties: only the size is wrong
+    return json.dumps(doc, ensure_ascii=False).encode()
+
+
+def test_a_body_over_the_limit_is_a_failed_call_read_no_further(scenarios, tmp_path) -> None:
+    """A provider that sends 3 MiB where the limit is 1 MiB: each call fails, counted once, its body never held."""
+    run = run_against(Provider("ok", body=_with_padding(3 * 1024 * 1024)), scenarios[200], tmp_path,
+                      env={"MVPTEST_MAX_BODY_MB": "1"})
+    assert_failed(run)
+    assert run.requests == run.failures["schema"] == run.log["requests"] > 0
+    assert "over the limit of 1,048,576" in run.samples("schema")[0]["message"]
+
+
+def test_a_gzip_bomb_is_refused_and_a_gzip_body_is_read(scenarios, tmp_path) -> None:
+    """gzip is decompressed with a bound: 64 MiB of padding that travels as 64 KiB fails; a small gzip body passes."""
+    import gzip
+
+    bomb = run_against(Provider("ok", body=gzip.compress(_with_padding(64 * 1024 * 1024)), content_encoding="gzip"),
+                       scenarios[200], tmp_path / "bomb", env={"MVPTEST_MAX_BODY_MB": "1"})
+    assert_failed(bomb)
+    assert bomb.requests == bomb.failures["schema"] == bomb.log["requests"] > 0
+    assert "decompresses to over 1,048,576 bytes" in bomb.samples("schema")[0]["message"]
+    good = run_against(Provider("ok", body=gzip.compress(BODY), content_encoding="gzip"), scenarios[200],
+                       tmp_path / "good")
+    assert good.proc.returncode == 0, describe(good.proc)
+    assert good.requests == good.itf["successes"] == good.log["requests"] > 0

@@ -292,3 +292,54 @@ def test_wilson_requests_needed_is_where_the_interval_clears_the_target() -> Non
     assert r.detail["requests_needed"] == 2996 and r.detail["requests_needed_wilson"] == 3838
     assert "2,996" in r.detail["note"] and "3,838" in r.detail["note"]
     assert T.success_rate_result(3838, 3838, 0.999).detail["conclusive"] is True
+
+
+# --------------------------------------------------------------------------- the per-second series stays small
+
+
+def _long_run(rec: Recorder, seconds: int, *, t0: int = 5000) -> None:
+    import random
+
+    rng = random.Random(7)
+    for sec in range(seconds):
+        for i in range(50):
+            rec.record(REG, latency_ms=rng.uniform(1, 300), category=None if i % 10 else "status",
+                       start_time=t0 + sec + i / 50)
+
+
+def test_old_seconds_are_reduced_to_their_percentiles_and_the_series_is_unchanged() -> None:
+    from mvptest.histogram import Histogram
+    from mvptest.run.recorder import LIVE_SECONDS
+    from mvptest.results.summary import timeseries_rows
+
+    rec = Recorder()
+    _long_run(rec, 300)
+    itf = rec.interfaces[REG]
+    live = [k for k, s in itf.seconds.items() if s.latency is not None]
+    # only the newest LIVE_SECONDS keep a histogram: memory per second of a long soak is a few numbers
+    assert len(itf.seconds) == 300 and len(live) == LIVE_SECONDS + 1 and min(live) == 5000 + 300 - 1 - LIVE_SECONDS
+    rows = timeseries_rows(rec, 5000.0)
+    assert len(rows) == 300 and all(r[2] == 50 and r[3] == 5 for r in rows)
+    # the frozen seconds give exactly what their whole histograms gave
+    whole = Histogram()
+    import random
+
+    rng = random.Random(7)
+    for i in range(50):
+        v = rng.uniform(1, 300)
+        if i % 10:
+            whole.record(int(v * 1000 + 0.5))
+    assert rows[0][4:] == [round(whole.percentile(q) / 1000, 3) for q in (0.5, 0.95, 0.99)]
+
+
+def test_frozen_seconds_travel_and_merge_on_the_master() -> None:
+    worker = Recorder()
+    _long_run(worker, 120)
+    master = Recorder()
+    master.merge_wire(worker.drain())
+    late = Recorder()  # a late report for a second the master has frozen: its counts still arrive
+    late.record(REG, latency_ms=5.0, category=None, start_time=5000.5)
+    master.merge_wire(late.drain())
+    first = master.interfaces[REG].seconds[5000]
+    assert first.latency is None and first.frozen is not None and first.requests == 51
+    assert master.interfaces[REG].requests == 120 * 50 + 1

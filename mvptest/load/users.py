@@ -31,6 +31,10 @@ VERDICT_CACHE = os.environ.get("MVPTEST_VERDICT_CACHE", "1") != "0"
 MAX_VERDICTS = 4096
 MAX_CACHED_BODY = 64 * 1024
 NO_BODY_STATUSES = frozenset((204, 205, 304))  # HTTP says these carry no body: an empty one is what the spec asks
+# A response body larger than this (as sent, and once decompressed) is a failed call, read no further: a provider
+# that streams gigabytes (or a gzip bomb) must not take the generator's memory. MVPTEST_MAX_BODY_MB raises it.
+MAX_BODY = int(float(os.environ.get("MVPTEST_MAX_BODY_MB", "16")) * 1024 * 1024)
+_READ_BLOCK = 64 * 1024
 _UNSEEN = object()
 
 
@@ -44,6 +48,10 @@ class SchemaFailure(Exception):
 
 class TransportFailure(Exception):
     """The call did not complete: refused, reset, cut short, timed out, not HTTP."""
+
+
+class BodyRefused(Exception):
+    """The response arrived with the right status but its body cannot be judged: too large, or not decodable."""
 
 
 class CallTimeout(TimeoutError):
@@ -159,7 +167,8 @@ def configure(plan: RunPlan, base_url: str, *, arrival_users: int = 1) -> None:
     CONFIG.plan = plan
     CONFIG.runtimes = runtimes
     CONFIG.weights = [ip.weight for ip in plan.interfaces]
-    CONFIG.headers = {"Accept": "application/json", **plan.headers}
+    # gzip and deflate only: both decompress with a bound (Locust would advertise br as well)
+    CONFIG.headers = {"Accept": "application/json", "Accept-Encoding": "gzip, deflate", **plan.headers}
     SECRETS.add_headers(plan.headers)  # whatever a provider echoes back of them is scrubbed from every sample
     CONFIG.arrival_rate_per_user = (plan.rate or 0) / max(1, arrival_users)
     # One verifying context for every HTTPS connection (Locust's FastHttpUser does not verify by default).
@@ -197,6 +206,7 @@ def call(client: Any, rt: _Runtime, rng: random.Random) -> None:
     start_time = time.time()
     t0 = time.perf_counter()
     content = b""
+    refused: str | None = None
     response: Any = None
     timer = gevent.Timeout(CONFIG.plan.timeout_s if CONFIG.plan else None, CallTimeout)
     timer.start()
@@ -205,7 +215,9 @@ def call(client: Any, rt: _Runtime, rng: random.Random) -> None:
         error = getattr(response, "error", None)
         if error is None or isinstance(error, LocustBadStatusCode):
             try:
-                content = response.content or b""
+                content = read_body(response)
+            except BodyRefused as exc:
+                refused = str(exc)
             except FAILURE_EXCEPTIONS as exc:  # cut short while reading the body
                 error = exc
     except Exception as exc:  # noqa: BLE001 - anything else is still a failed call, counted, never a lost one
@@ -228,6 +240,11 @@ def call(client: Any, rt: _Runtime, rng: random.Random) -> None:
         exception = StatusFailure(f"status {status}, expected {rt.status}")
         if recorder is not None and recorder.wants_sample(rt.key, category):
             sample = _sample(rt, path, status, str(exception))
+    elif refused is not None:
+        category = "schema"
+        exception = SchemaFailure(refused)
+        if recorder is not None and recorder.wants_sample(rt.key, category):
+            sample = _sample(rt, path, status, refused)
     elif rt.status not in NO_BODY_STATUSES and rt.method != "HEAD":
         problem = rt.verdicts.get(content, _UNSEEN) if VERDICT_CACHE else _UNSEEN
         if problem is _UNSEEN:
@@ -248,6 +265,66 @@ def call(client: Any, rt: _Runtime, rng: random.Random) -> None:
     client.request_event.fire(request_type=rt.method, name=rt.key, response_time=latency_ms,
                               response_length=len(content), exception=exception, context={}, response=response,
                               start_time=start_time, url=url)
+
+
+def read_body(response: Any) -> bytes:
+    """The body, read in blocks and decompressed with a bound (MAX_BODY); kept where Locust looks for it."""
+    headers = response.headers
+    if headers is None:
+        return b""
+    declared = headers.get("content-length")
+    if declared and declared.strip().isdigit() and int(declared) > MAX_BODY:
+        response.release()  # the rest is never read: the connection is closed, not reused
+        raise BodyRefused(f"the body is {int(declared):,} bytes, over the limit of {MAX_BODY:,} (MVPTEST_MAX_BODY_MB)")
+    chunks, size = [], 0
+    while True:
+        block = response.read(_READ_BLOCK)
+        if not block:
+            break
+        size += len(block)
+        if size > MAX_BODY:
+            response.release()
+            raise BodyRefused(f"the body is over the limit of {MAX_BODY:,} bytes (MVPTEST_MAX_BODY_MB)")
+        chunks.append(block)
+    raw = b"".join(chunks)
+    encoding = (headers.get("content-encoding") or "identity").strip().lower()
+    body = raw if encoding in ("identity", "") else _decompress(raw, encoding)
+    response._cached_content = body
+    return body
+
+
+def _decompress(raw: bytes, encoding: str) -> bytes:
+    import zlib
+
+    try:
+        if encoding in ("gzip", "x-gzip"):
+            d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif encoding == "deflate":  # zlib-wrapped, or raw deflate as some servers send it
+            d = zlib.decompressobj(zlib.MAX_WBITS if raw[:1] == b"\x78" else -zlib.MAX_WBITS)
+        elif encoding == "br":
+            import brotli
+
+            out = brotli.Decompressor().process(raw, output_buffer_limit=MAX_BODY + 1)
+            if len(out) > MAX_BODY:
+                raise BodyRefused(f"the body decompresses to over {MAX_BODY:,} bytes (MVPTEST_MAX_BODY_MB)")
+            return out
+        else:
+            raise BodyRefused(f"the body is sent with Content-Encoding {encoding!r}, which mvptest cannot decode")
+        out = d.decompress(raw, MAX_BODY + 1)
+    except (zlib.error, brotli_error()) as exc:
+        raise BodyRefused(f"the body is not valid {encoding} ({exc})") from None
+    if len(out) > MAX_BODY or d.unconsumed_tail:
+        raise BodyRefused(f"the body decompresses to over {MAX_BODY:,} bytes (MVPTEST_MAX_BODY_MB)")
+    return out
+
+
+def brotli_error() -> type[BaseException]:
+    try:
+        import brotli
+
+        return brotli.error
+    except (ImportError, AttributeError):
+        return ValueError
 
 
 def root_cause(error: BaseException) -> BaseException:

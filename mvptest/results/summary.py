@@ -124,7 +124,7 @@ def timeseries_rows(recorder: Recorder, started_at: float) -> list[list[Any]]:
     for key, rec in sorted(recorder.interfaces.items()):
         for sec in sorted(rec.seconds):
             s = rec.seconds[sec]
-            p = [s.latency.percentile(q) for q in (0.5, 0.95, 0.99)]
+            p = s.percentiles()
             rows.append([sec - t0, key, s.requests, s.failures] + ["" if v is None else round(v / 1000, 3) for v in p])
     return rows
 

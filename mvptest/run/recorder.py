@@ -18,18 +18,39 @@ CATEGORIES = ("transport", "status", "schema")
 MAX_SAMPLES = 5
 
 
+QUANTILES = (0.5, 0.95, 0.99)  # of each second, for timeseries.csv
+LIVE_SECONDS = 60  # a second's histogram is kept whole this long, then reduced to its percentiles (memory stays flat)
+
+
 @dataclass
 class Second:
-    """One second of one interface."""
+    """One second of one interface: counts, and the latency of its successful calls (µs).
+
+    Once LIVE_SECONDS newer seconds exist, the histogram is reduced to the QUANTILES it gives (``freeze``): a soak of
+    hours keeps a few numbers per second, not a histogram of hundreds of buckets. A late report for a frozen second
+    (a worker's, at most a few seconds late) still adds its counts."""
 
     requests: int = 0
     failures: int = 0
-    latency: Histogram = field(default_factory=Histogram)  # successful calls, µs
+    latency: Histogram | None = field(default_factory=Histogram)
+    frozen: tuple[float | None, ...] | None = None
 
     def merge(self, other: Second) -> None:
         self.requests += other.requests
         self.failures += other.failures
-        self.latency.merge(other.latency)
+        if self.latency is not None and other.latency is not None:
+            self.latency.merge(other.latency)
+
+    def freeze(self) -> None:
+        if self.latency is not None:
+            self.frozen = self.percentiles()
+            self.latency = None
+
+    def percentiles(self) -> tuple[float | None, ...]:
+        """p50, p95, p99 of the second's successful calls in µs (None when it had none)."""
+        if self.latency is None:
+            return self.frozen or (None,) * len(QUANTILES)
+        return tuple(self.latency.percentile(q) for q in QUANTILES)
 
 
 @dataclass
@@ -41,6 +62,16 @@ class InterfaceRecord:
     latency_all: Histogram = field(default_factory=Histogram)  # every call that completed or failed
     samples: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: {c: [] for c in CATEGORIES})
     seconds: dict[int, Second] = field(default_factory=dict)
+    frozen_below: int | None = field(default=None, compare=False)  # seconds below this are frozen
+
+    def freeze_before(self, cutoff: int) -> None:
+        """Freeze every second older than ``cutoff`` (walks each second once over the whole run)."""
+        start = self.frozen_below if self.frozen_below is not None else min(self.seconds, default=cutoff)
+        for k in range(start, cutoff):
+            sec = self.seconds.get(k)
+            if sec is not None:
+                sec.freeze()
+        self.frozen_below = max(start, cutoff)
 
     def merge(self, other: InterfaceRecord) -> None:
         self.requests += other.requests
@@ -53,7 +84,13 @@ class InterfaceRecord:
             mine = self.samples.setdefault(c, [])
             mine.extend(SECRETS.scrub_data(x) for x in items[: max(0, MAX_SAMPLES - len(mine))])
         for sec, s in other.seconds.items():
-            self.seconds.setdefault(sec, Second()).merge(s)
+            mine = self.seconds.get(sec)
+            if mine is None:
+                mine = self.seconds[sec] = Second(latency=Histogram() if s.latency is not None else None,
+                                                  frozen=s.frozen)
+            mine.merge(s)
+        if other.seconds:
+            self.freeze_before(max(self.seconds) - LIVE_SECONDS)
 
     def to_wire(self) -> dict[str, Any]:
         return {
@@ -63,7 +100,8 @@ class InterfaceRecord:
             "latency_ok": self.latency_ok.to_dict(),
             "latency_all": self.latency_all.to_dict(),
             "samples": self.samples,
-            "seconds": {str(k): [s.requests, s.failures, s.latency.to_dict()] for k, s in self.seconds.items()},
+            "seconds": {str(k): [s.requests, s.failures, s.latency.to_dict() if s.latency is not None else None,
+                                 s.frozen] for k, s in self.seconds.items()},
         }
 
     @classmethod
@@ -76,8 +114,11 @@ class InterfaceRecord:
             latency_all=Histogram.from_dict(data["latency_all"]),
             samples={k: list(v) for k, v in data["samples"].items()},
         )
-        for k, (req, fail, hist) in data.get("seconds", {}).items():
-            rec.seconds[int(k)] = Second(int(req), int(fail), Histogram.from_dict(hist))
+        for k, item in data.get("seconds", {}).items():
+            req, fail, hist = item[:3]
+            frozen = tuple(item[3]) if len(item) > 3 and item[3] is not None else None
+            rec.seconds[int(k)] = Second(int(req), int(fail), Histogram.from_dict(hist) if hist is not None else None,
+                                         frozen)
         return rec
 
 
@@ -110,14 +151,17 @@ class Recorder:
         us = int(latency_ms * 1000 + 0.5)
         rec.requests += 1
         rec.latency_all.record(us)
-        sec = rec.seconds.get(int(start_time))
+        second = int(start_time)
+        sec = rec.seconds.get(second)
         if sec is None:
-            sec = rec.seconds[int(start_time)] = Second()
+            sec = rec.seconds[second] = Second()
+            rec.freeze_before(second - LIVE_SECONDS)
         sec.requests += 1
         if category is None:
             rec.successes += 1
             rec.latency_ok.record(us)
-            sec.latency.record(us)
+            if sec.latency is not None:
+                sec.latency.record(us)
         else:
             rec.failures[category] = rec.failures.get(category, 0) + 1
             sec.failures += 1
