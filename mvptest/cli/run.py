@@ -69,6 +69,9 @@ def run(scenario: Path | None, target: str | None, duration: str | None, users: 
     Success of a call: no transport error, the expected status, a JSON body valid against the
     interface schema. Latency: measured by the client at microsecond resolution (not Locust's
     rounded buckets). Targets come from the spec, the scenario, then --success-rate/--latency-ms.
+    Each call is sent once (a reset is the failed call it was, never retried) and the scenario's
+    load.timeout bounds it whole: connect, first byte and full body. A body over 16 MiB
+    (MVPTEST_MAX_BODY_MB), also once decompressed, is a failed call.
 
     Without SCENARIO, runs the pilot: scenarios/pilot-enterprise-registration.yaml in the current
     folder, or the copy installed with mvptest (against the built-in sandbox).
