@@ -8,7 +8,6 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import pytest
 
 from mvptest.errors import InputError, Problem
 from mvptest.spec.check import load_specs

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import csv
 import datetime
 import ipaddress
-import json
 import os
 import random
 import re
