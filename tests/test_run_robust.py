@@ -313,3 +313,34 @@ def test_run_id_must_be_a_plain_new_folder_name(tmp_path: Path) -> None:
         assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr, describe(proc)
     assert (tmp_path / "old" / "summary.json").read_text(encoding="utf-8") == "{}\n"  # the old run untouched
     assert sorted(p.name for p in tmp_path.iterdir()) == ["old"]
+
+
+# --------------------------------------------------------------------------- loads no generator can start
+
+
+@pytest.mark.parametrize(("args", "what"), [
+    (("--users", "100000000"), "100,000,000 users is more than 1 load process(es) can run"),
+    (("--users", "20001", "--workers", "2"), "20,001 users is more than 2 load process(es) can run"),
+    (("--rate", "1e12"), "a rate of 1,000,000,000,000 calls/s is more than 1 load process(es) can start"),
+], ids=["users", "users-per-worker", "rate"])
+def test_a_load_no_generator_can_start_is_bad_input_before_any_traffic(tmp_path: Path, args: tuple, what: str) -> None:
+    """5,000,000 users once took 24 GB before the first call (and the OOM killer ended it)."""
+    listener = CountingListener()
+    with listener:
+        proc = mvptest("run", PILOT, "--target", listener.url, "--results-dir", tmp_path / "r", *args)
+    assert proc.returncode == 2 and what in proc.stderr and "Traceback" not in proc.stderr, describe(proc)
+    assert listener.connections == 0
+
+
+def test_users_in_the_scenario_past_the_limit_name_the_line(tmp_path: Path) -> None:
+    scenario = tmp_path / "big.yaml"
+    scenario.write_text(PILOT.read_text(encoding="utf-8").replace("../specs/", f"{ROOT}/specs/").replace(
+        "load: {users: 20, spawn_rate: 20,", "load: {users: 5000000,"), encoding="utf-8")
+    proc = mvptest("run", scenario, "--results-dir", tmp_path / "r")
+    assert proc.returncode == 2 and "big.yaml:" in proc.stderr and "5,000,000 users" in proc.stderr, describe(proc)
+
+
+def test_debug_is_accepted_after_the_command_name(tmp_path: Path) -> None:
+    proc = mvptest("validate", tmp_path / "missing.json", "--schema", tmp_path / "missing-schema.json", "--debug")
+    assert proc.returncode == 2, describe(proc)
+    assert "No such option" not in proc.stderr and "no such file" in proc.stderr

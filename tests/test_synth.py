@@ -661,3 +661,26 @@ def test_a_persons_other_dates_come_after_the_birth() -> None:
         r = syn.generate(rng)
         since = r["insuredSince"].replace("-", "")
         assert r["idNumber"][6:14] <= since <= today, r
+
+
+def test_request_bodies_and_parameter_values_are_bounded_in_memory() -> None:
+    """A request schema asking for 2 MB strings: the factory keeps about 32 MB of bodies, not 200 of them (1.3 GB)."""
+    from mvptest.run.plan import SYNTH_BYTES, RequestFactory
+    from mvptest.spec.model import Department, Interface, Parameter
+    from mvptest.errors import Location
+    from mvptest.spec.model import Targets
+    from mvptest.spec.refs import BundledSchema
+
+    big = {"type": "object", "required": ["blob"], "properties": {"blob": {"type": "string", "minLength": 2_000_000,
+                                                                           "maxLength": 2_000_000}}}
+    itf = Interface(department=Department("d", "d"), id="upload", title="", version="1", method="POST", path="/up/{k}",
+                    parameters=[Parameter("k", "path", BundledSchema({"type": "string", "minLength": 600_000,
+                                                                      "maxLength": 600_000}, "", {}), True)],
+                    response_status=200, response_schema=BundledSchema({}, "", {}),
+                    request_schema=BundledSchema(big, "", {}), sensitive=(), targets=Targets(), format_options={},
+                    source=Location("<test>"))
+    factory = RequestFactory(itf, {}, seed=1)
+    sizes = [len(b) for b in factory.bodies]
+    assert 1 < len(sizes) < 200 and sum(sizes) - sizes[-1] < SYNTH_BYTES <= sum(sizes)
+    values = factory.values["k"]
+    assert 1 < len(values) < 1000 and sum(map(len, values)) - len(values[-1]) < SYNTH_BYTES // 8

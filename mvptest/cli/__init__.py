@@ -74,7 +74,7 @@ def cli(debug: bool, no_color: bool) -> None:
     Exit codes: 0 all holds; 1 a check fell short (invalid records, a missed target);
     2 bad input (usage, spec or data file); 3 target unreachable; 4 internal error; 130 interrupted.
     """
-    STATE.debug = debug or bool(os.environ.get("MVPTEST_DEBUG"))
+    STATE.debug = STATE.debug or debug or bool(os.environ.get("MVPTEST_DEBUG"))
     if no_color or os.environ.get("NO_COLOR"):
         STATE.color = False
 
@@ -83,8 +83,12 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; every error ends here as one message and a documented exit code."""
     from mvptest.errors import ExitCode, MvptestError
 
-    args = sys.argv[1:] if argv is None else argv
-    STATE.debug = "--debug" in args or bool(os.environ.get("MVPTEST_DEBUG"))
+    args = list(sys.argv[1:] if argv is None else argv)
+    # --debug before or after the command name (CONTRACTS.md): taken out here, so every command accepts it
+    end = args.index("--") if "--" in args else len(args)
+    debug = "--debug" in args[:end]
+    args = [a for a in args[:end] if a != "--debug"] + args[end:]
+    STATE.debug = debug or bool(os.environ.get("MVPTEST_DEBUG"))
     _sigterm_as_interrupt()
     try:
         rv: Any = cli.main(args=args, prog_name="mvptest", standalone_mode=False)

@@ -116,7 +116,8 @@ def run(scenario: Path | None, target: str | None, duration: str | None, users: 
         raise UsageError("--rate (an arrival rate, the open model) and --users (the closed model) exclude each other")
     plan = build_plan(scenario, target=target, duration=duration, users=users, rate=rate, workers=workers,
                       allow_hosts=allow_hosts, success_rate=success_rate, latency_targets=_latency_targets(latency_ms),
-                      spec_root=spec_root, ca_bundle=ca_bundle, client_cert=client_cert, client_key=client_key)
+                      spec_root=spec_root, ca_bundle=ca_bundle, client_cert=client_cert, client_key=client_key,
+                      load_processes=(expect_workers or 1) if master else None)
     run_id = _checked_run_id(run_id) if run_id is not None else new_run_id(plan.name)
     run_dir = results_dir / run_id
     created = prepare_run_dir(run_dir)  # before the sandbox and any load: exit 2, nothing sent

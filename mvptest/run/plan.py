@@ -248,8 +248,11 @@ def build_plan(scenario_path: Path, *, target: str | None = None, duration: str 
                rate: float | None = None, workers: int | None = None, allow_hosts: tuple[str, ...] = (),
                success_rate: float | None = None, latency_targets: dict[str, float] | None = None,
                spec_root: Path | None = None, ca_bundle: Path | None = None, client_cert: Path | None = None,
-               client_key: Path | None = None) -> RunPlan:
-    """Load the scenario and its specs, apply command-line overrides, check everything a run will need."""
+               client_key: Path | None = None, load_processes: int | None = None) -> RunPlan:
+    """Load the scenario and its specs, apply command-line overrides, check everything a run will need.
+
+    ``load_processes``: how many processes generate the load (remote workers of ``--master``); default the
+    plan's local workers, or this process."""
     from mvptest.spec.check import load_specs
 
     loaded = load_specs([scenario_path], spec_root=spec_root)
@@ -310,6 +313,11 @@ def build_plan(scenario_path: Path, *, target: str | None = None, duration: str 
         plan.rate = None  # --users on the command line means the closed model
     if plan.rate is not None and plan.rate <= 0:
         raise UsageError("--rate must be positive")
+    if "spawn_rate" not in load:
+        plan.spawn_rate = float(max(1, plan.users))  # all users at once, also when --users changed their number
+    _check_load_size(plan, max(1, load_processes if load_processes is not None else plan.workers),
+                     where=doc.locate("/load/rate" if plan.rate else "/load/users"),
+                     from_cli=(rate if plan.rate else users) is not None)
     if plan.target != "sandbox":
         if not re.match(r"^https?://[^/]+", plan.target):
             raise UsageError(f"target {plan.target!r} is not a base URL", hint="write it as http://host:port or 'sandbox'")
@@ -353,6 +361,35 @@ def build_plan(scenario_path: Path, *, target: str | None = None, duration: str 
     return plan
 
 
+MAX_USERS_PER_PROCESS = 10_000  # greenlets with a connection each: past this one process only thrashes
+MAX_RATE_PER_PROCESS = 100_000.0  # calls started per second; one process sends about 7,000 at most
+
+
+def _check_load_size(plan: RunPlan, processes: int, *, where: Location, from_cli: bool) -> None:
+    """A load no generator can start is bad input up front (5,000,000 users once took 24 GB before any call)."""
+    if plan.rate:
+        if plan.rate > MAX_RATE_PER_PROCESS * processes:
+            message = (f"a rate of {plan.rate:,.0f} calls/s is more than {processes} load process(es) can start "
+                       f"(at most {MAX_RATE_PER_PROCESS:,.0f}/s each)")
+            hint = "spread it over workers (--workers N, or mvptest worker on more machines)"
+        else:
+            return
+    elif plan.users > MAX_USERS_PER_PROCESS * processes:
+        message = (f"{plan.users:,} users is more than {processes} load process(es) can run "
+                   f"(at most {MAX_USERS_PER_PROCESS:,} each)")
+        hint = "spread them over workers (--workers N, or mvptest worker on more machines), or use --rate"
+    else:
+        spawn_s = plan.users / plan.spawn_rate if plan.spawn_rate > 0 else 0.0
+        if spawn_s > plan.duration_s:
+            plan.warnings.append(
+                f"at spawn_rate {plan.spawn_rate:g}/s the {plan.users:,} users are all running only after "
+                f"{spawn_s:,.0f} s, longer than the run ({plan.duration_s:g} s): it is judged on a partial load")
+        return
+    if from_cli:
+        raise UsageError(message, hint=hint)
+    raise InputError(message, where=where, hint=hint)
+
+
 def _pool_warnings(plan: RunPlan) -> list[str]:
     """Pool values that break the parameter's own schema: each such call will be answered 400, not measured."""
     from mvptest.validation.compiled import CompiledSchema
@@ -383,6 +420,22 @@ def new_run_id(name: str) -> str:
     return f"{stamp}-{slug}-{random.randrange(16**4):04x}"
 
 
+BODY_POOL_SIZE = 200
+SYNTH_BYTES = 32 * 1024 * 1024  # synthetic request bodies held in memory at most (parameter values: an eighth)
+
+
+def _bounded(make: Any, count: int, max_bytes: int, size: Any) -> list[Any]:
+    """Up to ``count`` values from ``make()``, fewer once they hold ``max_bytes`` (at least one): a schema asking
+    for 2 MB strings must not cost 200 of them (1.3 GB and 43 s before the load started)."""
+    out: list[Any] = []
+    total = 0
+    while len(out) < count and (not out or total < max_bytes):
+        value = make()
+        out.append(value)
+        total += size(value)
+    return out
+
+
 class RequestFactory:
     """Requests for one interface: parameters from the scenario's data pools or synthetic valid values."""
 
@@ -398,7 +451,7 @@ class RequestFactory:
                 self.values[p.name] = [str(v) for v in pools[p.name]]
             elif p.schema is not None and (p.required or p.location == "path"):
                 syn = Synthesizer(p.schema)
-                self.values[p.name] = [str(syn.generate(rng)) for _ in range(POOL_SIZE)]
+                self.values[p.name] = _bounded(lambda: str(syn.generate(rng)), POOL_SIZE, SYNTH_BYTES // 8, len)
             else:
                 continue
             self.locations[p.name] = p.location
@@ -407,7 +460,7 @@ class RequestFactory:
             import orjson
 
             syn = Synthesizer(itf.request_schema)
-            self.bodies = [orjson.dumps(syn.generate(rng)) for _ in range(200)]
+            self.bodies = _bounded(lambda: orjson.dumps(syn.generate(rng)), BODY_POOL_SIZE, SYNTH_BYTES, len)
 
     def build(self, rng: random.Random) -> tuple[str, dict[str, str], bytes | None]:
         path = self.itf.path
