@@ -8,6 +8,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 
 from mvptest.errors import InputError, Problem
 from mvptest.spec.check import load_specs
@@ -515,3 +516,93 @@ def test_finding_providers_never_opens_unrelated_files(tmp_path):
     # Generous bound: the check takes about 1 s with interpreter start; parsing the export took over 20 s before.
     # 5 s leaves room for a second core busy with other tests.
     assert elapsed < 5, f"{elapsed:.1f} s"
+
+
+# --------------------------------------------------------------------------- from: pointers walk the provider's schema
+
+
+def test_deep_from_pointers_through_refs_and_arrays_are_not_flagged():
+    # file $ref, $defs $ref, items, prefixItems, *, allOf, anyOf with null, oneOf, additionalProperties schema, open map
+    specs = load_specs([SPECS / "from-deep"])
+    assert specs.problems == []
+    assert len(specs.interfaces) == 1 and len(specs.requirements) == 1
+
+
+def _from_problems(tmp_path: Path, pointer: str) -> list[Problem]:
+    folder = tmp_path / "specs"
+    shutil.copytree(SPECS / "from-deep", folder)
+    consumer = folder / "consumer.yaml"
+    consumer.write_text(
+        "kind: requirement\ndepartment: {id: deep-consumer}\nconsumes: deep-provider/registration\n"
+        f"schema:\n  type: object\n  properties:\n    field: {{type: string, from: '{pointer}'}}\n", encoding="utf-8")
+    problems = _problems(consumer)
+    assert all(_same_file(p, consumer) and p.where.line == 7 for p in problems), "\n".join(map(str, problems))
+    return problems
+
+
+_UNIT = "deep-provider/registration's response"
+
+
+@pytest.mark.parametrize("pointer, message", [
+    ("/note/deeper", f"from: /note/deeper names no field of {_UNIT} (/note is a string or null, which has no fields)"),
+    ("/status/code", "(/status is a string or null, which has no fields)"),  # anyOf of scalars
+    ("/owner/name/first", "(/owner/name is a string, which has no fields)"),
+    ("/shareholders/1/name/x", "(/shareholders/1/name is a string, which has no fields)"),
+    ("/address/city/x", "(/address/city is a string, which has no fields)"),  # through anyOf, $ref and allOf
+    ("/contact/phone/x", "(/contact/phone is a string, which has no fields)"),  # through oneOf
+    ("/range/0/x", "(/range/0 is a string, which has no fields)"),  # prefixItems
+    ("/shareholders/name", "(/shareholders is an array: step into its items with /shareholders/* or /shareholders/0)"),
+    ("/owner/0", "(/owner is an object, not an array)"),
+    ("/owner/nickname", f"from: /owner/nickname names no field of {_UNIT}; did you mean /owner/name?"),  # closed
+    ("/address/street", f"from: /address/street names no field of {_UNIT}"),  # neither allOf branch declares it
+    ("/contact/email", f"from: /contact/email names no field of {_UNIT}"),  # no oneOf branch declares it
+    ("/range/2", f"from: /range/2 names no field of {_UNIT}"),  # items: false after two prefixItems
+    ("/extra/key/other", f"from: /extra/key/other names no field of {_UNIT}"),  # additionalProperties' fields
+    ("/5", f"from: /5 names no field of {_UNIT} (the response is an object, not an array)"),
+])
+def test_from_pointer_that_the_provider_cannot_hold_is_flagged_once(tmp_path, pointer, message):
+    p = _only(_from_problems(tmp_path, pointer))
+    assert message in p.message and p.message.startswith(f"from: {pointer} names no field")
+    assert p.hint.startswith("fields it serves: /owner, /owner/name")
+
+
+@pytest.mark.parametrize("pointer", [
+    "/owner", "/shareholders", "/shareholders/*", "/range/1", "/extra/key", "/extra/key/value", "/tags/a/b/c",
+    "/owner/name/", "/address",
+    "/dynamic/name/deeper",  # a $dynamicRef is not followed statically: never judged, never flagged
+])
+def test_from_pointer_the_provider_can_hold_or_that_cannot_be_judged_is_not_flagged(tmp_path, pointer):
+    assert _from_problems(tmp_path, pointer) == []
+
+
+def test_from_into_a_scalar_is_flagged_where_nope_was(tmp_path):
+    # the tester's case: the provider serves a: {type: string}; /a/deeper was accepted, /nope was flagged
+    import json
+
+    provider = tmp_path / "provider.json"
+    provider.write_text(json.dumps({"kind": "interface", "department": {"id": "p"}, "interfaces": [
+        {"id": "x", "method": "GET", "path": "/x",
+         "response": {"schema": {"type": "object", "properties": {"a": {"type": "string"}}}}}]}), encoding="utf-8")
+    consumer = tmp_path / "consumer.yaml"
+    consumer.write_text("kind: requirement\ndepartment: {id: c}\nconsumes: p/x\nschema:\n  type: object\n"
+                        "  properties:\n    c: {type: string, from: /a/deeper}\n    d: {type: string, from: /nope}\n",
+                        encoding="utf-8")
+    problems = _problems(provider, consumer)
+    assert [(p.where.line, p.message) for p in problems] == [
+        (7, "from: /a/deeper names no field of p/x's response (/a is a string, which has no fields)"),
+        (8, "from: /nope names no field of p/x's response"),
+    ]
+
+
+@pytest.mark.parametrize("kind, text, line", [
+    ("requirement", "kind: requirement\ndepartment: {id: c}\nconsumes: p/x\nschema: [1, 2]\n", 4),
+    ("interface", ("kind: interface\ndepartment: {id: p}\ninterfaces:\n  - id: x\n    method: GET\n    path: /x\n"
+                   "    parameters:\n      q: {in: query, schema: 5}\n    response: {schema: [1, 2]}\n"), 8),
+])
+def test_a_schema_that_is_not_a_mapping_is_reported_once(tmp_path, kind, text, line):
+    path = tmp_path / f"{kind}.yaml"
+    path.write_text(text, encoding="utf-8")
+    problems = _problems(path)
+    # one problem per schema: the kind's shape says it; the JSON Schema lint does not say it again
+    assert all("is not of type 'object', 'boolean'" in p.message for p in problems), "\n".join(map(str, problems))
+    assert [p.where.line for p in problems] == ([line] if kind == "requirement" else [line, line + 1])

@@ -14,6 +14,7 @@ from mvptest.errors import InputError, Location, Problem
 from mvptest.spec import meta
 from mvptest.spec.loader import SPEC_SUFFIXES, Document, display_path, load_document, to_pointer
 from mvptest.spec.model import Department, Interface, Parameter, Requirement, Scenario, SpecSet, Targets
+from mvptest.spec.reach import unreachable
 from mvptest.spec.refs import BundledSchema, bundle_schema
 
 _SKIP_DIRS = {".git", "__pycache__", "node_modules", ".venv", "venv"}
@@ -172,6 +173,8 @@ class _Checker:
         """Bundle, lint and compile one schema written at ``pointer`` in ``doc``."""
         from jsonschema import Draft202012Validator
 
+        if not isinstance(schema, (dict, bool)):
+            return None  # every schema: key is typed object-or-boolean in its kind's shape, which said so once
         root = self.spec_root or doc.path.resolve().parent
         bundled, problems = bundle_schema(schema, document=doc, pointer=pointer, root=root)
         from urllib.parse import unquote as _unquote, urlsplit as _urlsplit
@@ -448,33 +451,15 @@ class _Checker:
             provider = providers[consumes]
             if provider is None:
                 continue
-            fields = dict(provider.response_schema.fields(max_depth=32))
-            if _names_a_field(value, fields, provider.response_schema):
+            why = unreachable(provider.response_schema, value)
+            if why is None:
                 continue
+            fields = dict(provider.response_schema.fields(max_depth=32))
             guess = _suggest(value, fields)
             self.result.problems.append(Problem(
-                where, f"from: {value} names no field of {consumes}'s response"
+                where, f"from: {value} names no field of {consumes}'s response" + (f" ({why})" if why else "")
                 + (f"; did you mean {guess}?" if guess else ""),
                 "fields it serves: " + ", ".join(p for p in list(fields)[:12]) + (", ..." if len(fields) > 12 else "")))
-
-
-def _names_a_field(pointer: str, fields: dict[str, Any], bundled: BundledSchema) -> bool:
-    """True when the pointer is a provider field, or lies inside an object the provider leaves open."""
-    tokens = ["*" if t.isdigit() else t for t in pointer.rstrip("/").split("/")[1:]]
-    if not tokens:
-        return True
-    wanted = "/" + "/".join(tokens)
-    if wanted in fields:
-        return True
-    root, _ = bundled.resolve(bundled.schema)
-    for i in range(len(tokens) - 1, -1, -1):
-        prefix = "/" + "/".join(tokens[:i]) if i else ""
-        schema = root if not prefix else fields.get(prefix)
-        if schema is None:
-            continue
-        return isinstance(schema, dict) and not schema.get("properties") and schema.get("additionalProperties", True) is not False \
-            and not schema.get("items") and not schema.get("allOf")
-    return False
 
 
 _DISCOVERY_SKIP = _SKIP_DIRS | {"samples", "sample", "data"}
