@@ -268,29 +268,34 @@ def call(client: Any, rt: _Runtime, rng: random.Random) -> None:
 
 
 def read_body(response: Any) -> bytes:
-    """The body, read in blocks and decompressed with a bound (MAX_BODY); kept where Locust looks for it."""
+    """The body, bounded by MAX_BODY (as sent and once decompressed); kept where Locust looks for it."""
     headers = response.headers
     if headers is None:
         return b""
     declared = headers.get("content-length")
-    if declared and declared.strip().isdigit() and int(declared) > MAX_BODY:
-        response.release()  # the rest is never read: the connection is closed, not reused
-        raise BodyRefused(f"the body is {int(declared):,} bytes, over the limit of {MAX_BODY:,} (MVPTEST_MAX_BODY_MB)")
-    chunks, size = [], 0
-    while True:
-        block = response.read(_READ_BLOCK)
-        if not block:
-            break
-        size += len(block)
-        if size > MAX_BODY:
-            response.release()
-            raise BodyRefused(f"the body is over the limit of {MAX_BODY:,} bytes (MVPTEST_MAX_BODY_MB)")
-        chunks.append(block)
-    raw = b"".join(chunks)
-    encoding = (headers.get("content-encoding") or "identity").strip().lower()
-    body = raw if encoding in ("identity", "") else _decompress(raw, encoding)
-    response._cached_content = body
-    return body
+    encoding = headers.get("content-encoding")
+    length = int(declared) if declared is not None and declared.strip().isdigit() else None
+    if length is not None:
+        if length > MAX_BODY:
+            response.release()  # the rest is never read: the connection is closed, not reused
+            raise BodyRefused(f"the body is {length:,} bytes, over the limit of {MAX_BODY:,} (MVPTEST_MAX_BODY_MB)")
+        raw = response.read()  # the parser stops at the declared length: at most MAX_BODY bytes
+    else:  # chunked, or until the connection closes: read in blocks and stop at the limit
+        chunks, size = [], 0
+        while True:
+            block = response.read(_READ_BLOCK)
+            if not block:
+                break
+            size += len(block)
+            if size > MAX_BODY:
+                response.release()
+                raise BodyRefused(f"the body is over the limit of {MAX_BODY:,} bytes (MVPTEST_MAX_BODY_MB)")
+            chunks.append(block)
+        raw = b"".join(chunks)
+    if encoding is not None and encoding.strip().lower() not in ("identity", ""):
+        raw = _decompress(raw, encoding.strip().lower())
+    response._cached_content = raw
+    return raw
 
 
 def _decompress(raw: bytes, encoding: str) -> bytes:

@@ -827,6 +827,8 @@ class XlsxSource(RecordSource):
         try:
             ws = self._worksheet(wb)
             self.encoding = f"sheet {ws.title}"
+            with ws._get_source() as part:  # the sheet's XML in the zip, before openpyxl builds any row of it
+                check_sheet_rows(part, ws.title, self.label, self.limits)
             yield from self._rows(ws)
         except XLSX_ERRORS as exc:
             raise InputError(f"is not a readable .xlsx workbook ({type(exc).__name__} in the sheet)", where=self.label) from None
@@ -947,6 +949,87 @@ def check_xlsx_zip(zf: Any, label: str, limits: Limits) -> None:
                 raise InputError(
                     f"holds more than {limits.shared_strings:,} shared strings ({info.filename}); openpyxl would load them "
                     "all into memory", where=label, hint="raise --max-shared-strings, or export the sheet as CSV")
+
+
+SHEET_BLOCK = 64 * 1024
+
+
+def check_sheet_rows(part: BinaryIO, title: str, label: str, limits: Limits) -> None:
+    """Refuse the first row of a sheet with more cells than --max-columns or more bytes than --max-record-size, as
+    soon as it passes the limit: one pass of expat over the sheet's XML, one block held. openpyxl's streaming
+    reader builds each row whole, however wide (one row of 2,000,000 cells: 1.1 GB), so this runs before it."""
+    from xml.parsers import expat
+
+    parser = expat.ParserCreate()
+    parser.ordered_attributes = True  # a list, cheaper than a dict: this runs once per element
+    columns, record_bytes = limits.columns, limits.record_bytes
+    depth, in_data, row, row_start, cells = 0, False, 0, -1, 0  # row_start: offset of the open row, -1 between rows
+
+    def start(name: str, attrs: list[str]) -> None:
+        nonlocal depth, in_data, row, row_start, cells
+        depth += 1
+        if row_start >= 0:
+            if depth == 4:  # a cell, or anything else directly in the row: openpyxl holds it all
+                cells += 1
+                if cells > columns:
+                    raise _too_wide(title, row, label, limits)
+        elif depth == 3 and in_data:
+            if _local(name) == "row":
+                row = _row_number(attrs, row)
+            row_start, cells = parser.CurrentByteIndex, 0
+        elif depth == 2:
+            in_data = _local(name) == "sheetData"
+
+    def end(name: str) -> None:
+        nonlocal depth, row_start
+        if depth == 3 and row_start >= 0:
+            if parser.CurrentByteIndex + len(name) + 3 - row_start > record_bytes:  # up to the end of </row>
+                raise _too_large(title, row, label, limits)
+            row_start = -1
+        depth -= 1
+
+    def doctype(*_: Any) -> None:
+        raise InputError(f"sheet {title!r} has a DOCTYPE declaration, which no .xlsx sheet has (its entities could "
+                         "expand without bound)", where=label, hint="save the workbook again in Excel")
+
+    parser.StartElementHandler, parser.EndElementHandler, parser.StartDoctypeDeclHandler = start, end, doctype
+    fed = 0
+    try:
+        while block := part.read(SHEET_BLOCK):
+            parser.Parse(block, False)
+            fed += len(block)
+            if row_start >= 0 and fed - row_start > record_bytes:
+                raise _too_large(title, row, label, limits)  # a row still open past the limit: a huge value or tag
+        parser.Parse(b"", True)
+    except expat.ExpatError as exc:
+        raise InputError(f"is not a readable .xlsx workbook (the XML of sheet {title!r} is malformed: {exc})",
+                         where=label, hint="save the workbook again in Excel, or export the sheet as CSV") from None
+
+
+def _local(name: str) -> str:
+    return name.rpartition(":")[2]
+
+
+def _row_number(attrs: list[str], previous: int) -> int:
+    """A <row>'s r attribute, or one more than the row before (as openpyxl numbers it)."""
+    for key, value in zip(attrs[::2], attrs[1::2]):
+        if key == "r" and value.isdigit():
+            return int(value)
+    return previous + 1
+
+
+def _too_wide(title: str, row: int, label: str, limits: Limits) -> InputError:
+    return InputError(
+        f"sheet {title!r} row {row:,} has more than {limits.columns:,} cells; the limit is {limits.columns:,} columns "
+        "(--max-columns)", where=label,
+        hint="raise --max-columns if the rows are really that wide, or delete the unused columns in Excel")
+
+
+def _too_large(title: str, row: int, label: str, limits: Limits) -> InputError:
+    limit = human_size(limits.record_bytes)
+    return InputError(
+        f"sheet {title!r} row {row:,} takes more than {limit} of the sheet's XML; the limit is {limit} a row "
+        "(--max-record-size)", where=label, hint="raise --max-record-size if the row is genuine, or export the sheet as CSV")
 
 
 def _count_tags(zf: Any, info: Any, pattern: re.Pattern[bytes], limit: int) -> int:
