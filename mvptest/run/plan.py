@@ -78,6 +78,9 @@ class RunPlan:
     seed: int = 0
     warnings: list[str] = field(default_factory=list)  # said before the load starts; not sent to workers
     tls: Any = None  # mvptest.tls.TlsConfig: PEM contents (workers need no files); never written to results
+    confidence: float = 0.95  # of every bound the verdict uses (targets: {confidence: ...} or --confidence)
+    consumers: list[dict[str, Any]] = field(default_factory=list)  # the scenario's consumers and their declared usage
+    load_basis: str = ""  # how the load was chosen, in one sentence (the verdict says what it was judged under)
 
     @property
     def uses_sandbox(self) -> bool:
@@ -90,7 +93,7 @@ class RunPlan:
             "rate": self.rate, "duration_s": self.duration_s, "think_time_s": self.think_time_s,
             "timeout_s": self.timeout_s, "headers": self.headers, "pools": self.pools, "seed": self.seed,
             "interfaces": [{"interface": interface_to_wire(p.interface), "weight": p.weight} for p in self.interfaces],
-            "tls": self.tls.to_wire() if self.tls is not None else None,
+            "tls": self.tls.to_wire() if self.tls is not None else None, "confidence": self.confidence,
         }
 
     @classmethod
@@ -104,6 +107,7 @@ class RunPlan:
             duration_s=float(data["duration_s"]), think_time_s=float(data["think_time_s"]),
             timeout_s=float(data["timeout_s"]), headers=dict(data["headers"]), pools=dict(data["pools"]),
             seed=int(data["seed"]), tls=TlsConfig.from_wire(data.get("tls")),
+            confidence=float(data.get("confidence", 0.95)),
         )
 
 
@@ -248,7 +252,8 @@ def build_plan(scenario_path: Path, *, target: str | None = None, duration: str 
                rate: float | None = None, workers: int | None = None, allow_hosts: tuple[str, ...] = (),
                success_rate: float | None = None, latency_targets: dict[str, float] | None = None,
                spec_root: Path | None = None, ca_bundle: Path | None = None, client_cert: Path | None = None,
-               client_key: Path | None = None, load_processes: int | None = None) -> RunPlan:
+               client_key: Path | None = None, load_processes: int | None = None,
+               confidence: float | None = None) -> RunPlan:
     """Load the scenario and its specs, apply command-line overrides, check everything a run will need.
 
     ``load_processes``: how many processes generate the load (remote workers of ``--master``); default the
@@ -308,6 +313,7 @@ def build_plan(scenario_path: Path, *, target: str | None = None, duration: str 
         workers=int(workers if workers is not None else load.get("workers", 0)),
         allowed_hosts=list(data.get("allowed_hosts", [])) + list(allow_hosts),
         seed=int((data.get("sandbox") or {}).get("seed", 0)),
+        confidence=float(confidence if confidence is not None else (data.get("targets") or {}).get("confidence", 0.95)),
     )
     if users is not None and rate is None:
         plan.rate = None  # --users on the command line means the closed model
@@ -315,6 +321,8 @@ def build_plan(scenario_path: Path, *, target: str | None = None, duration: str 
         raise UsageError("--rate must be positive")
     if "spawn_rate" not in load:
         plan.spawn_rate = float(max(1, plan.users))  # all users at once, also when --users changed their number
+    plan.consumers = _consumers(data, doc, scenario_path, plans, spec_root)
+    _choose_load(plan, load, from_cli=users is not None or rate is not None)
     _check_load_size(plan, max(1, load_processes if load_processes is not None else plan.workers),
                      where=doc.locate("/load/rate" if plan.rate else "/load/users"),
                      from_cli=(rate if plan.rate else users) is not None)
@@ -359,6 +367,64 @@ def build_plan(scenario_path: Path, *, target: str | None = None, duration: str 
     plan.tls = plan_tls(data.get("tls"), base=scenario_path.parent, locate=doc.locate, ca_bundle=ca_bundle,
                         client_cert=client_cert, client_key=client_key)
     return plan
+
+
+DEFAULT_HEADROOM = 2.0  # the default load: the consumers' summed declared peak times this
+
+
+def _consumers(data: dict[str, Any], doc: Any, scenario_path: Path, plans: list[InterfacePlan],
+               spec_root: Path | None) -> list[dict[str, Any]]:
+    """The scenario's consumers (requirement specs) with the usage each declares, checked against its interfaces."""
+    from mvptest.spec.check import load_specs
+
+    keys = {ip.interface.key for ip in plans}
+    out = []
+    for i, rel in enumerate(data.get("consumers") or []):
+        where = doc.locate(f"/consumers/{i}")
+        loaded = load_specs([scenario_path.parent / rel], spec_root=spec_root)
+        if loaded.errors:
+            raise SpecError(loaded.errors)
+        if len(loaded.requirements) != 1:
+            raise InputError(f"consumers[{i}]: {rel!r} is not a requirement spec (kind: requirement)", where=where)
+        req = loaded.requirements[0]
+        if req.consumes not in keys:
+            raise InputError(f"consumers[{i}]: {req.department.name or req.department.id} consumes {req.consumes!r}, "
+                             "which this scenario does not load", where=where,
+                             hint="interfaces here: " + ", ".join(sorted(keys)))
+        usage = req.usage or {}
+        out.append({"requirement": req.key, "department": req.department.name or req.department.id,
+                    "consumes": req.consumes, "mode": usage.get("mode"), "peak_rps": usage.get("peak_rps")})
+    return out
+
+
+def _choose_load(plan: RunPlan, load: dict[str, Any], *, from_cli: bool) -> None:
+    """The load a run is judged under: the scenario's users or rate when it sets them (or the command line);
+    else the consumers' declared peak rates summed, times the headroom, as an open model."""
+    declared = [c for c in plan.consumers if isinstance(c.get("peak_rps"), (int, float)) and c["peak_rps"] > 0]
+    if not from_cli and "users" not in load and "rate" not in load and declared:
+        headroom = float(load.get("headroom", DEFAULT_HEADROOM))
+        peak = sum(float(c["peak_rps"]) for c in declared)
+        plan.rate = peak * headroom
+        parts = ", ".join(f"{c['department']} {float(c['peak_rps']):g}/s" for c in declared)
+        plan.load_basis = (f"{plan.rate:g} calls/s (open model): {headroom:g} x the consumers' declared peak "
+                           f"({parts})")
+    elif plan.rate:
+        plan.load_basis = f"{plan.rate:g} calls/s (open model), as the scenario or the command line sets"
+    else:
+        plan.load_basis = f"{plan.users:,} users (closed model), as the scenario or the command line sets"
+        if declared:
+            peak = sum(float(c["peak_rps"]) for c in declared)
+            plan.load_basis += f"; the consumers declare a peak of {peak:g} calls/s"
+    if plan.rate:
+        from mvptest.targets import requests_needed
+
+        rates = [ip.targets.success_rate for ip in plan.interfaces if ip.targets.success_rate]
+        needed = max((requests_needed(r, plan.confidence) or 0 for r in rates), default=0)
+        if needed and plan.rate * plan.duration_s < needed:
+            plan.warnings.append(
+                f"at {plan.rate:g} calls/s the run makes about {plan.rate * plan.duration_s:,.0f} calls in "
+                f"{plan.duration_s:g} s; showing {max(rates):.2%} takes at least {needed:,} calls without a failure "
+                f"({needed / plan.rate:,.0f} s at this rate): run at least that long, or the verdict cannot pass")
 
 
 MAX_USERS_PER_PROCESS = 10_000  # greenlets with a connection each: past this one process only thrashes

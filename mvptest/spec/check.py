@@ -379,6 +379,12 @@ class _Checker:
             if not p.exists():
                 self.result.problems.append(Problem(doc.locate(f"/specs/{i}"), f"spec {rel!r} does not exist (resolved to {display_path(p)})", "paths resolve from the scenario's folder"))
             spec_paths.append(p)
+        for i, rel in enumerate(data.get("consumers") or []):
+            p = (doc.path.parent / rel).resolve()
+            if not p.is_file():
+                self.result.problems.append(Problem(doc.locate(f"/consumers/{i}"), f"consumer requirement {rel!r} does not "
+                                                    f"exist (resolved to {display_path(p)})",
+                                                    "list requirement specs (kind: requirement), paths from the scenario's folder"))
         for name, pool in (data.get("data") or {}).items():
             if isinstance(pool, dict) and isinstance(pool.get("file"), str):
                 problem = _pool_file_problem(doc.path.parent / pool["file"], str(pool.get("column", name)), name)

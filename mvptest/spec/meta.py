@@ -37,6 +37,14 @@ TARGETS: dict[str, Any] = {
     },
 }
 
+# A scenario's targets may also set the confidence of the bounds the verdict uses (run --confidence overrides it):
+# one level for the whole run, so an interface spec does not carry it.
+SCENARIO_TARGETS: dict[str, Any] = {
+    **TARGETS,
+    "properties": {**TARGETS["properties"],
+                   "confidence": {"type": "number", "exclusiveMinimum": 0.5, "exclusiveMaximum": 1}},
+}
+
 # formats: {cn-uscc: {legacy-check-char: warning}}: per format, per failure code, a severity.
 FORMAT_OPTIONS: dict[str, Any] = {
     "type": "object",
@@ -143,6 +151,8 @@ SCENARIO_DOC: dict[str, Any] = {
         "name": {"type": "string", "minLength": 1},
         "description": {"type": "string"},
         "specs": {"type": "array", "minItems": 1, "items": {"type": "string"}},
+        # requirement specs of the consuming departments: their declared usage (peak_rps) sets the default load
+        "consumers": {"type": "array", "minItems": 1, "items": {"type": "string"}},
         "interfaces": {
             "type": "array",
             "items": {
@@ -186,6 +196,8 @@ SCENARIO_DOC: dict[str, Any] = {
                 "think_time": DURATION,
                 "timeout": DURATION,
                 "workers": {"type": "integer", "minimum": 0},
+                # the consumers' summed peak_rps is multiplied by this for the default load (open model)
+                "headroom": {"type": "number", "minimum": 1},
             },
         },
         "data": {
@@ -212,7 +224,7 @@ SCENARIO_DOC: dict[str, Any] = {
                 "verify": {"const": True, "description": "verification cannot be turned off: give the CA with ca_bundle"},
             },
         },
-        "targets": TARGETS,
+        "targets": SCENARIO_TARGETS,
     },
 }
 
