@@ -25,7 +25,8 @@ from mvptest.load.users import CONFIG, ArrivalUser, PilotUser, configure
 from mvptest.masking import public_url
 from mvptest.results.summary import LOST_REASON
 from mvptest.run.plan import RunPlan
-from mvptest.run.recorder import Recorder
+from mvptest.run.recorder import CPU_SATURATED, LAG_SATURATED_MS, CpuClock, Recorder
+from mvptest.stalls import StallReport, stalls_of
 
 PLAN_MESSAGE = "mvptest_plan"
 PLAN_REQUEST = "mvptest_plan_request"  # a worker asks once its handler is registered: a plan pushed earlier is lost
@@ -35,6 +36,7 @@ STARTUP_GRACE_S = 3.0  # a target that answered nothing but transport errors for
 # little after the runner's (the spawn message travels, the user greenlet starts). The stop waits this long past
 # the runner's deadline so that it never cuts a schedule short; it costs no arrival, only this much wall time.
 ARRIVAL_GRACE_S = 1.0
+LAG_TICK_S = 0.05  # the event-loop watch: a timer this long, and by how much it fires late
 
 
 # --------------------------------------------------------------------------- events
@@ -73,7 +75,33 @@ class RunOutcome:
     workers_lost: list[str] = field(default_factory=list)
     locust_percentiles: dict[str, dict[str, float]] = field(default_factory=dict)
     locust_requests: int = 0  # Locust's own count, to hold ours against
-    generator_cpu_s: float | None = None  # CPU time of this process while the load ran (local runs)
+    # CPU seconds of every load process over its load window (local: this one; distributed: the workers' sum)
+    generator_cpu_s: float | None = None
+    # per process ("local", each worker's id, "master"): cpu_s, wall_s, fraction (of one core), saturated
+    generator_cpu: dict[str, dict[str, Any]] = field(default_factory=dict)
+    stalls: StallReport | None = None  # throughput dips and calls queued behind slow ones (mvptest.stalls)
+
+    def generator_record(self) -> dict[str, Any]:
+        """What the generator says about itself, as plain data for summary.json (key "generator", say)."""
+        rec = self.recorder
+        open_model = rec.planned is not None
+        lag = rec.loop_lag
+        return {
+            "calls": rec.calls(),
+            "schedule": rec.schedule(),
+            "latency_from": "planned send time" if open_model else "send",
+            "service_ms": {k: r.service(ok=False).summary_ms() for k, r in sorted(rec.interfaces.items())}
+            if open_model else None,
+            "cpu": self.generator_cpu,
+            "cpu_saturated": self.cpu_saturated,
+            "cpu_busy": rec.cpu_busy,  # a core's CPU_SATURATED wanted, whether or not it showed in the timing
+            "timing_lagged": rec.timing_lagged,
+            "cpu_saturated_at": CPU_SATURATED,
+            "loop_lag_saturated_ms": LAG_SATURATED_MS,
+            "locust_cpu_warnings": rec.cpu_warnings,
+            "loop_lag_ms": {**lag.summary_ms({"p50": 0.5, "p90": 0.9, "p99": 0.99}), "ticks": lag.count},
+            "stalls": self.stalls.to_dict() if self.stalls is not None else None,
+        }
 
 
 @dataclass(frozen=True)
@@ -122,8 +150,40 @@ def _listen(env: Environment, recorder: Recorder) -> None:
     def on_cpu_warning(**_: Any) -> None:
         recorder.cpu_warnings += 1
 
+    def on_spawning_complete(**_: Any) -> None:
+        if recorder.all_running_at is None:
+            recorder.all_running_at = time.time()
+
     if hasattr(env.events, "cpu_warning"):
         env.events.cpu_warning.add_listener(on_cpu_warning)
+    env.events.spawning_complete.add_listener(on_spawning_complete)
+
+
+def _watch_loop(recorder: Recorder) -> None:
+    """A greenlet: how late a LAG_TICK_S timer fires, every tick (a busy or starved event loop fires it late)."""
+    while True:
+        t = time.perf_counter()
+        gevent.sleep(LAG_TICK_S)
+        recorder.loop_lag.record(int((time.perf_counter() - t - LAG_TICK_S) * 1e6))
+
+
+def _cpu_table(recorder: Recorder) -> dict[str, dict[str, Any]]:
+    fractions, demand = recorder.cpu_fractions(), recorder.cpu_demand()
+    return {k: {"window_cpu_s": round(cpu, 3), "window_s": round(wall, 3), "cpu_s": round(total, 3),
+                "runqueue_wait_s": None if wait is None else round(wait, 3),
+                "fraction": None if fractions[k] is None else round(fractions[k], 3),
+                "demand": None if demand[k] is None else round(demand[k], 3),
+                "busy": k != "master" and demand[k] is not None and demand[k] >= CPU_SATURATED}
+            for k, (cpu, wall, total, wait) in sorted(recorder.cpu.items())}
+
+
+def _outcome(recorder: Recorder, started: float, ended: float, interrupted: bool, base_url: str, workers: int,
+             locust_warned: bool, lost: list[str], env: Environment) -> RunOutcome:
+    recorder.load_ended = recorder.load_ended or ended
+    return RunOutcome(recorder, started, ended, interrupted, base_url, workers,
+                      recorder.cpu_saturated or locust_warned or bool(recorder.cpu_warnings), lost,
+                      _locust_percentiles(env), env.stats.total.num_requests, generator_cpu_s=recorder.generator_cpu_s,
+                      generator_cpu=_cpu_table(recorder), stalls=stalls_of(recorder, started, ended))
 
 
 def _user_plan(plan: RunPlan, workers: int) -> tuple[type, int, float]:
@@ -199,25 +259,30 @@ def run_local(plan: RunPlan, base_url: str) -> Iterator[Event]:
     stop = _Stop()
     stop.install()
     preflight(base_url, tls=plan.tls)
+    recorder.planned = round(plan.rate * plan.duration_s) if plan.rate else None
     started = time.time()
     yield RunStarted(plan, base_url, 0)
-    cpu_start = time.process_time()
+    clock = CpuClock()
+    clock.start()
+    CONFIG.on_schedule_end = clock.mark
+    watch = gevent.spawn(_watch_loop, recorder)
     runner.start(users, spawn_rate=spawn_rate, wait=False)
     interrupted = False
     ended = 0.0
     try:
         yield from _run_loop(env, plan, recorder, stop, started, watch_unreachable=True)
         ended = time.time()
+        clock.mark()
         interrupted = stop.requested
         _arrival_grace(plan, stop)
     finally:
         ended = ended or time.time()
+        recorder.load_ended = time.time()
         runner.quit()
-    cpu_s = time.process_time() - cpu_start
-    cpu = bool(recorder.cpu_warnings) or bool(getattr(runner, "cpu_warning_emitted", False))
-    yield RunFinished(RunOutcome(recorder, started, ended, interrupted, base_url, 0, cpu,
-                                 locust_percentiles=_locust_percentiles(env), locust_requests=env.stats.total.num_requests,
-                                 generator_cpu_s=cpu_s))
+        watch.kill(block=False)
+    recorder.cpu["local"] = clock.stop()
+    yield RunFinished(_outcome(recorder, started, ended, interrupted, base_url, 0,
+                               bool(getattr(runner, "cpu_warning_emitted", False)), [], env))
 
 
 # --------------------------------------------------------------------------- master and workers
@@ -227,9 +292,12 @@ def run_master(plan: RunPlan, base_url: str, *, workers: int, bind_host: str = "
                spawn_local: bool = True, wait_s: float = 60.0) -> Iterator[Event]:
     """A Locust master; with ``spawn_local`` it starts ``workers`` local worker processes itself."""
     recorder = Recorder()
+    recorder.planned = round(plan.rate * plan.duration_s) if plan.rate else None
     user_class, users, spawn_rate = _user_plan(plan, workers)
     configure(plan, base_url, arrival_users=workers)
     env = Environment(user_classes=[user_class], events=Events(), host=base_url, stop_timeout=plan.timeout_s)
+    env.events.spawning_complete.add_listener(
+        lambda **_: setattr(recorder, "all_running_at", recorder.all_running_at or time.time()))
     wire = plan.to_wire()
     wire["base_url"] = base_url
     wire["arrival_users"] = workers
@@ -299,6 +367,8 @@ def run_master(plan: RunPlan, base_url: str, *, workers: int, bind_host: str = "
         gevent.sleep(0.2)  # settle: every participant has been sent the plan, ahead of the spawn message
         started = time.time()
         yield RunStarted(plan, base_url, workers)
+        clock = CpuClock()
+        clock.start()
         runner.start(users, spawn_rate=spawn_rate, wait=False)
         lost: list[str] = []
         interrupted = False
@@ -306,20 +376,22 @@ def run_master(plan: RunPlan, base_url: str, *, workers: int, bind_host: str = "
         try:
             yield from _run_loop(env, plan, recorder, stop, started, watch_unreachable=True, lost=lost)
             ended = time.time()
+            clock.mark()
             interrupted = stop.requested
             _arrival_grace(plan, stop)
         finally:
             ended = ended or time.time()
+            recorder.load_ended = time.time()
             _stop_workers(runner, participants, final, plan.timeout_s)
             runner.quit()
+            recorder.cpu["master"] = clock.stop()
         # A worker that sent no final report died or was cut off: its calls since its last report are not counted.
         for client_id in participants:
             if client_id not in final and client_id not in lost:
                 lost.append(client_id)
                 yield Notice("warning", LOST_REASON.format(client_id))
-        cpu = bool(getattr(runner, "worker_cpu_warning_emitted", False)) or bool(recorder.cpu_warnings)
-        yield RunFinished(RunOutcome(recorder, started, ended, interrupted, base_url, workers, cpu, lost,
-                                     _locust_percentiles(env), env.stats.total.num_requests))
+        yield RunFinished(_outcome(recorder, started, ended, interrupted, base_url, workers,
+                                   bool(getattr(runner, "worker_cpu_warning_emitted", False)), lost, env))
     finally:
         for p in procs:
             try:
@@ -428,13 +500,28 @@ def run_worker(master_host: str, master_port: int, *, on_notice: Any = None, wai
     runner.register_message(PLAN_MESSAGE, on_plan)
     gevent.spawn(runner.send_message, PLAN_REQUEST)  # may wait for a master that is not there yet
     stopped = {"users": False}
+    clock = CpuClock()
+    watch: list[Any] = []
+
+    def on_test_start(**_: Any) -> None:  # the master's spawn message: this worker's load window begins
+        if not watch:
+            clock.start()
+            CONFIG.on_schedule_end = clock.mark  # open model: the arrival schedule's end ends the window
+            watch.append(gevent.spawn(_watch_loop, recorder))
 
     def on_test_stop(**_: Any) -> None:
         stopped["users"] = True  # every report from now on carries everything: mark it final
+        if watch:
+            clock.mark()
+            clock.stop()
+            watch[0].kill(block=False)
 
+    env.events.test_start.add_listener(on_test_start)
     env.events.test_stop.add_listener(on_test_stop)
 
     def on_report(client_id: str, data: dict[str, Any]) -> None:
+        if watch:
+            recorder.cpu[client_id] = clock.reading()  # cumulative: the master keeps the latest
         data["mvptest"] = recorder.drain()
         if stopped["users"]:
             data[FINAL_KEY] = True

@@ -22,9 +22,11 @@ from locust.user.task import LOCUST_STATE_STOPPING
 
 from mvptest.masking import SECRETS, Masker
 from mvptest.run.plan import RequestFactory, RunPlan
+from mvptest.run.recorder import LATE_SEND_S
 from mvptest.validation.compiled import CompiledSchema
 
-MAX_IN_FLIGHT = 2000  # open model: calls in flight per arrival user before arrivals are dropped
+# Open model: calls in flight per arrival user before arrivals are dropped (MVPTEST_MAX_IN_FLIGHT changes it).
+MAX_IN_FLIGHT = max(1, int(os.environ.get("MVPTEST_MAX_IN_FLIGHT", "2000")))
 # Validation is a pure function of the body's bytes: a body seen before gets the verdict it got then (a provider
 # answers the same parameter with the same bytes). MVPTEST_VERDICT_CACHE=0 parses and validates every body.
 VERDICT_CACHE = os.environ.get("MVPTEST_VERDICT_CACHE", "1") != "0"
@@ -151,7 +153,9 @@ class _Config:
     weights: list[float] = []
     headers: dict[str, str] = {}
     arrival_rate_per_user: float = 0.0
-    recorder: Any = None  # this process's Recorder, set by the engine
+    arrival_users: int = 1
+    recorder: Any = None
+    on_schedule_end: Any = None  # set by the engine: called when an arrival schedule has sent its last call  # this process's Recorder, set by the engine
 
 
 CONFIG = _Config()
@@ -171,6 +175,7 @@ def configure(plan: RunPlan, base_url: str, *, arrival_users: int = 1) -> None:
     CONFIG.headers = {"Accept": "application/json", "Accept-Encoding": "gzip, deflate", **plan.headers}
     SECRETS.add_headers(plan.headers)  # whatever a provider echoes back of them is scrubbed from every sample
     CONFIG.arrival_rate_per_user = (plan.rate or 0) / max(1, arrival_users)
+    CONFIG.arrival_users = max(1, arrival_users)
     # One verifying context for every HTTPS connection (Locust's FastHttpUser does not verify by default).
     from mvptest.tls import client_context
 
@@ -190,8 +195,12 @@ def _sample(rt: _Runtime, url: str, status: int, message: str, fields: list[dict
     return SECRETS.scrub_data(out)  # last: the message and field texts may quote what the provider echoed
 
 
-def call(client: Any, rt: _Runtime, rng: random.Random) -> None:
+def call(client: Any, rt: _Runtime, rng: random.Random, planned: float | None = None) -> None:
     """One call, classified and recorded: success, or a failure carrying a masked sample (never a header or secret).
+
+    ``planned`` (open model): the ``time.perf_counter()`` at which the schedule meant to send it. Its latency is then
+    timed from there, as wrk2 does: a call sent late because the generator or the provider fell behind counts the
+    wait as the consumer would have; the time from the actual send is recorded beside it as its service time.
 
     Lean on purpose (the generator's CPU per call is what a run can afford): one request through Locust's
     FastHttpSession (``_send_request_safe_mode``: Locust's own error handling, no context manager), sent once
@@ -203,6 +212,9 @@ def call(client: Any, rt: _Runtime, rng: random.Random) -> None:
     if body is not None:
         headers = {**headers, "Content-Type": "application/json"}
     url = client.base_url + path
+    recorder = CONFIG.recorder
+    if recorder is not None:
+        recorder.sent += 1
     start_time = time.time()
     t0 = time.perf_counter()
     content = b""
@@ -224,9 +236,14 @@ def call(client: Any, rt: _Runtime, rng: random.Random) -> None:
         error = _Unexpected(exc)
     finally:
         timer.close()
-    latency_ms = (time.perf_counter() - t0) * 1000
+    end = time.perf_counter()
+    latency_ms = (end - t0) * 1000
+    service_ms = None
+    if planned is not None:
+        service_ms, latency_ms = latency_ms, (end - planned) * 1000
+        if recorder is not None and t0 - planned >= LATE_SEND_S:
+            recorder.sent_late += 1
     status = (response.status_code or 0) if response is not None else 0
-    recorder = CONFIG.recorder
     exception: Exception | None = None
     category: str | None = None
     sample = None
@@ -259,7 +276,8 @@ def call(client: Any, rt: _Runtime, rng: random.Random) -> None:
             if recorder is not None and recorder.wants_sample(rt.key, category):
                 sample = _sample(rt, path, status, problem[0], problem[1])
     if recorder is not None:
-        recorder.record(rt.key, latency_ms=latency_ms, category=category, start_time=start_time, sample=sample)
+        recorder.record(rt.key, latency_ms=latency_ms, category=category, start_time=start_time, sample=sample,
+                        service_ms=service_ms)
         if category == "transport" and _is_connect_error(error):
             recorder.connect_failures += 1
     client.request_event.fire(request_type=rt.method, name=rt.key, response_time=latency_ms,
@@ -461,7 +479,7 @@ class ArrivalUser(_OnceUser):
         # Exactly round(rate x duration) arrivals, each at t0 + k / rate: counted by construction, not by summing
         # 1/rate in floating point (the 300th sum lands on the deadline and falls below it half the time). With
         # workers, the master's stop reaches each a little late; this user's own schedule ends it on time.
-        count = round(rate * plan.duration_s) if plan else 2**62
+        count = _arrival_count(self, plan) if plan else 2**62
         try:
             # Until the runner asks this user to stop (graceful stop sets the state): then no new arrival, and
             # the calls in flight finish within the timeout, so that what the target answered is counted.
@@ -482,9 +500,25 @@ class ArrivalUser(_OnceUser):
                     if ArrivalUser.recorder is not None:
                         ArrivalUser.recorder.dropped += 1
                     continue
-                pool.spawn(call, self.client, _pick(rng), rng)
+                pool.spawn(call, self.client, _pick(rng), rng, next_at)
+            if CONFIG.on_schedule_end is not None:
+                CONFIG.on_schedule_end()
             pool.join(timeout=(plan.timeout_s if plan else 10.0) + 1)
             while self._state != LOCUST_STATE_STOPPING:  # the task must not start over: wait for the stop
                 gevent.sleep(0.05)
         finally:
             pool.kill(block=False)
+
+
+def _arrival_count(user: Any, plan: RunPlan) -> int:
+    """This arrival user's share of round(rate x duration): the shares add up to it exactly (worker i of n
+    schedules round(N(i+1)/n) - round(Ni/n)); a worker whose index is out of range (it rejoined) schedules
+    round(its rate x duration)."""
+    n = CONFIG.arrival_users
+    total = round((plan.rate or 0) * plan.duration_s)
+    if n == 1:
+        return total
+    index = getattr(getattr(user.environment, "runner", None), "worker_index", -1)
+    if not isinstance(index, int) or not 0 <= index < n:
+        return round(CONFIG.arrival_rate_per_user * plan.duration_s)
+    return round(total * (index + 1) / n) - round(total * index / n)
