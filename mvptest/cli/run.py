@@ -47,6 +47,8 @@ def _latency_targets(text: str | None) -> dict[str, float] | None:
 @click.option("--allow-host", "allow_hosts", multiple=True, metavar="HOST", help="Allow load to this non-loopback host.")
 @click.option("--success-rate", type=click.FloatRange(0, 1, min_open=True), help="Override the success-rate target, e.g. 0.999.")
 @click.option("--latency-ms", "latency_ms", metavar="pXX=MS,...", help="Override latency targets, e.g. p95=100,p99=250.")
+@click.option("--confidence", type=click.FloatRange(0.5, 1, min_open=True, max_open=True), metavar="LEVEL",
+              help="Confidence of the bounds the verdict uses (default 0.95, or the scenario's targets: confidence).")
 @click.option("--master", "master", is_flag=True, help="Run as a Locust master and wait for remote workers.")
 @click.option("--expect-workers", type=click.IntRange(1), help="With --master: how many workers to wait for.")
 @click.option("--master-bind-host", default="127.0.0.1", show_default=True, help="With --master: address workers connect to.")
@@ -62,7 +64,7 @@ def run(scenario: Path | None, target: str | None, duration: str | None, users: 
         workers: int | None, results_dir: Path, allow_hosts: tuple[str, ...], success_rate: float | None,
         latency_ms: str | None, master: bool, expect_workers: int | None, master_bind_host: str, master_port: int,
         spec_root: Path | None, run_id: str | None, wait_workers: float, ca_bundle: Path | None = None,
-        client_cert: Path | None = None, client_key: Path | None = None) -> int:
+        client_cert: Path | None = None, client_key: Path | None = None, confidence: float | None = None) -> int:
     """Run SCENARIO: Locust load, every response validated, a verdict against the interface's targets.
 
     \b
@@ -83,8 +85,17 @@ def run(scenario: Path | None, target: str | None, duration: str | None, users: 
       mvptest run scenarios/pilot-enterprise-registration.yaml --duration 2m --users 50 --workers 2
       mvptest run scenarios/pilot-enterprise-registration.yaml --target http://127.0.0.1:8080 --rate 200
 
+    \b
+    Verdict, at one confidence level (95 % unless --confidence): PASS when the one-sided
+    Clopper-Pearson lower bound of the success rate reaches its target and the order-statistic
+    upper bound of each percentile (nearest rank, over all calls, failed ones included) is within
+    its threshold; FAIL when a bound shows a target missed; INCONCLUSIVE otherwise, with the
+    further calls that would decide it. Open-model arrivals dropped count as failed calls; a
+    generator out of CPU (which can only make a provider look worse) turns a latency miss and its
+    own drops into INCONCLUSIVE.
+
     Writes results/<run-id>/ (summary.json, junit.xml, report.html, timeseries.csv, histograms.json).
-    Exit 0 when every target is met, 1 when one is missed, 2 bad input, 3 target unreachable,
+    Exit 0 on PASS, 1 on FAIL or INCONCLUSIVE, 2 bad input, 3 target unreachable,
     130 interrupted (partial results written).
 
     The results folder is created and probed before any load (exit 2 when it cannot be written).
@@ -117,7 +128,7 @@ def run(scenario: Path | None, target: str | None, duration: str | None, users: 
     plan = build_plan(scenario, target=target, duration=duration, users=users, rate=rate, workers=workers,
                       allow_hosts=allow_hosts, success_rate=success_rate, latency_targets=_latency_targets(latency_ms),
                       spec_root=spec_root, ca_bundle=ca_bundle, client_cert=client_cert, client_key=client_key,
-                      load_processes=(expect_workers or 1) if master else None)
+                      load_processes=(expect_workers or 1) if master else None, confidence=confidence)
     run_id = _checked_run_id(run_id) if run_id is not None else new_run_id(plan.name)
     run_dir = results_dir / run_id
     created = prepare_run_dir(run_dir)  # before the sandbox and any load: exit 2, nothing sent

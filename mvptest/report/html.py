@@ -10,6 +10,7 @@ body{font-family:system-ui,-apple-system,"Segoe UI","Microsoft YaHei",sans-serif
 h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em}table{border-collapse:collapse;margin:.5em 0}
 td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}th{background:#f3f3f3}
 .pass{color:#0a7d27;font-weight:bold}.fail{color:#b3001b;font-weight:bold}.warn{color:#a15c00}
+.inconclusive{color:#a15c00;font-weight:bold}
 .num{text-align:right;font-variant-numeric:tabular-nums}svg{border:1px solid #ddd;background:#fcfcfc}
 small{color:#666}code{background:#f5f5f5;padding:0 .2em}
 """
@@ -51,6 +52,14 @@ def _chart(rows: list[list[Any]], key: str, width: int = 1000, height: int = 220
     )
 
 
+def _bounds(t: dict[str, Any]) -> str:
+    interval = t.get("interval")
+    if not interval:
+        return "observed" if t["name"] != "success_rate" else "-"
+    low, high = interval.get("low"), interval.get("high")
+    return f"{'-' if low is None else low} .. {'-' if high is None else high}"
+
+
 def render_html(summary: dict[str, Any], rows: list[list[Any]]) -> str:
     verdict = summary["verdict"]
     parts = [
@@ -64,39 +73,55 @@ def render_html(summary: dict[str, Any], rows: list[list[Any]]) -> str:
     ]
     if summary.get("interrupted"):
         parts.append("<p class=\"warn\">The run was interrupted: the figures cover what was measured until then.</p>")
+    level = f"{summary.get('confidence', 0.95) * 100:g} %"
     if verdict != "pass" and summary.get("verdict_reason"):
-        parts.append(f"<p class=\"fail\">Why it fails: {_e(summary['verdict_reason'])}</p>")
+        why = "Why it is inconclusive" if verdict == "inconclusive" else "Why it fails"
+        parts.append(f"<p class=\"{_e(verdict)}\">{why}: {_e(summary['verdict_reason'])}</p>")
+    parts.append(f"<p><small>The verdict, at {level} confidence: {_e(summary.get('verdict_rules', ''))}. Percentiles: "
+                 f"{_e(summary.get('percentile_method', 'nearest rank'))}.</small></p>")
+    calls = summary.get("calls") or {}
+    if calls:
+        parts.append("<table><tr>" + "".join(f"<th>calls {k}</th>" for k in ("planned", "sent", "completed", "dropped"))
+                     + "</tr><tr>" + "".join(f"<td class=num>{_e('-' if calls.get(k) is None else f'{calls[k]:,}')}</td>"
+                                             for k in ("planned", "sent", "completed", "dropped")) + "</tr></table>")
     for key in ("note", "warning"):
         if summary.get(key):
             parts.append(f"<p class=\"warn\">{_e(summary[key])}</p>")
     load = summary.get("load", {})
+    if load.get("basis"):
+        parts.append(f"<p>Judged under: {_e(load['basis'])}.</p>")
     if load.get("model") == "open":
         parts.append(f"<p>Open model: intended {load.get('intended_rps')} req/s ({load.get('intended_requests', 0):,} arrivals), "
                      f"achieved {summary['achieved_rps']} req/s, {load.get('dropped_arrivals', 0):,} arrivals dropped.</p>")
     for itf in summary["interfaces"]:
         parts.append(f"<h2>{_e(itf['key'])} <small>{_e(itf.get('title'))}</small></h2>")
-        parts.append("<table><tr><th>target</th><th>threshold</th><th>measured</th><th>result</th><th>detail</th></tr>")
+        parts.append(f"<table><tr><th>target</th><th>threshold</th><th>measured</th><th>bounds at {level}</th>"
+                     "<th>result</th><th>detail</th></tr>")
         for t in itf["targets"]:
-            cls = "pass" if t["met"] else "fail"
+            outcome = t.get("outcome") or ("pass" if t["met"] else "fail")
             detail = []
-            if t.get("ci95"):
-                needed = t.get("requests_needed")
-                detail.append(f"95 % interval {t['ci95'][0]:.6f}-{t['ci95'][1]:.6f}; "
-                              + (f"{needed:,} requests with no failure needed" if needed is not None
-                                 else "no number of requests can show a failure rate of 0"))
-            for k in ("note", "reason"):
-                if t.get(k):
-                    detail.append(str(t[k]))
+            if t["name"] == "success_rate" and "requests_needed" in t:
+                needed = t["requests_needed"]
+                detail.append(f"{needed:,} calls with no failure support the target" if needed is not None
+                              else "no number of calls can show a failure rate of 0")
+            if t.get("reason"):
+                detail.append(str(t["reason"]))
             parts.append(f"<tr><td>{_e(t['name'])}</td><td class=num>{_e(t['threshold'])}</td><td class=num>{_e(t['measured'])}</td>"
-                         f"<td class={cls}>{'met' if t['met'] else 'missed'}</td><td>{_e('; '.join(detail))}</td></tr>")
+                         f"<td class=num>{_e(_bounds(t))}</td><td class={_e(outcome)}>{_e(outcome)}</td>"
+                         f"<td>{_e('; '.join(detail))}</td></tr>")
         parts.append("</table>")
         f = itf["failures"]
         parts.append(f"<p>{itf['requests']:,} requests, {itf['successes']:,} successes; failures: transport {f['transport']:,}, "
                      f"status {f['status']:,}, schema {f['schema']:,}.</p>")
         lat = itf["latency_ms"]
-        parts.append("<table><tr>" + "".join(f"<th>{k}</th>" for k in lat) + "</tr><tr>"
-                     + "".join(f"<td class=num>{_e(v)}</td>" for v in lat.values()) + "</tr></table>"
-                     "<small>latency of successful calls in ms, from mvptest's histogram (microsecond resolution)</small>")
+        rows_ms = [("all calls (judged)", lat), ("successful calls", itf.get("latency_ms_successful") or {})]
+        if itf.get("service_ms"):
+            rows_ms.append(("service time (from the actual send)", itf["service_ms"]))
+        parts.append("<table><tr><th>latency ms</th>" + "".join(f"<th>{k}</th>" for k in lat) + "</tr>"
+                     + "".join(f"<tr><td>{_e(label)}</td>" + "".join(f"<td class=num>{_e(v.get(k))}</td>" for k in lat)
+                               + "</tr>" for label, v in rows_ms) + "</table>"
+                     "<small>from mvptest's histogram (microsecond resolution); percentiles by nearest rank; failed "
+                     "calls count with the time the consumer waited</small>")
         parts.append(_chart(rows, itf["key"]))
         samples = itf.get("failure_samples") or {}
         if any(samples.values()):

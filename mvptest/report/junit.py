@@ -26,32 +26,48 @@ def _measured(t: dict[str, Any]) -> str:
     return f"{t['measured']:g} ms"
 
 
+def _bounds(t: dict[str, Any], level: str) -> str:
+    interval = t.get("interval")
+    if not interval:
+        return ""
+    low, high = interval.get("low"), interval.get("high")
+    if t["name"] == "success_rate":
+        return f"; bounds at {level} (one-sided each) {low * 100:.4f}-{high * 100:.4f} %"
+    shown = [("-" if v is None else f"{v:g}") for v in (low, high)]
+    return f"; bounds at {level} (one-sided each) {shown[0]}-{shown[1]} ms"
+
+
 def render_junit(summary: dict[str, Any]) -> bytes:
     tests = failures = 0
     suites = ET.Element("testsuites", name="mvptest")
     suite = ET.SubElement(suites, "testsuite", name=f"mvptest run {summary['scenario']}", errors="0",
                           timestamp=summary["started_at"][:19], hostname=socket.gethostname(), id=summary["run_id"])
     props = ET.SubElement(suite, "properties")
-    for name in ("run_id", "target", "workers", "verdict", "verdict_reason", "interrupted", "incomplete", "requests",
-                 "generator_cpu_saturated"):
+    for name in ("run_id", "target", "workers", "verdict", "verdict_reason", "confidence", "percentile_method",
+                 "interrupted", "incomplete", "requests", "generator_cpu_saturated"):
         ET.SubElement(props, "property", name=name, value=str(summary.get(name)))
+    calls = summary.get("calls") or {}
+    for name in ("planned", "sent", "completed", "dropped"):  # side by side: what the generator did of its plan
+        if name in calls:
+            ET.SubElement(props, "property", name=f"calls_{name}", value=str(calls[name]))
+    level = f"{summary.get('confidence', 0.95) * 100:g} %"
     duration = f"{summary.get('duration_s', 0):.3f}"
     for itf in summary["interfaces"]:
         for t in itf["targets"]:
             tests += 1
             case = ET.SubElement(suite, "testcase", classname=itf["key"], name=_case_name(t), time=duration)
-            text = (f"{itf['key']}: {_case_name(t)}: measured {_measured(t)} over {itf['requests']:,} requests "
-                    f"(failures: transport {itf['failures']['transport']}, status {itf['failures']['status']}, "
-                    f"schema {itf['failures']['schema']})")
-            if t.get("ci95"):
-                text += f"; 95 % interval {t['ci95'][0] * 100:.4f}-{t['ci95'][1] * 100:.4f} %"
-            if t.get("note"):
-                text += f"; {t['note']}"
+            outcome = t.get("outcome") or ("pass" if t["met"] else "fail")
+            text = (f"{itf['key']}: {_case_name(t)}: {outcome}, measured {_measured(t)} over {itf['requests']:,} "
+                    f"requests (failures: transport {itf['failures']['transport']}, status "
+                    f"{itf['failures']['status']}, schema {itf['failures']['schema']}"
+                    + (f", dropped arrivals {itf['dropped_arrivals']:,}" if itf.get("dropped_arrivals") else "") + ")")
+            text += _bounds(t, level)
             if t.get("reason"):
                 text += f"; {t['reason']}"
             if not t["met"]:
                 failures += 1
-                fail = ET.SubElement(case, "failure", type="target-missed", message=f"measured {_measured(t)}")
+                kind = "inconclusive" if outcome == "inconclusive" else "target-missed"
+                fail = ET.SubElement(case, "failure", type=kind, message=f"{outcome}: measured {_measured(t)}")
                 fail.text = text
             else:
                 out = ET.SubElement(case, "system-out")

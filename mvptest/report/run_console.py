@@ -65,11 +65,11 @@ class RunConsole:
         rates = self._rates(event)
         table = Table(title=f"{event.elapsed_s:5.0f} s elapsed, {event.remaining_s:4.0f} s to go, {event.users} users",
                       title_justify="left")
-        for col in ("interface", "requests", "req/s", "success", "p95 ms"):
+        for col in ("interface", "requests", "req/s", "success", "p95 ms (all calls)"):
             table.add_column(col, justify="right" if col != "interface" else "left")
         for key, rec in sorted(event.recorder.interfaces.items()):
             rate = rec.successes / rec.requests if rec.requests else 0
-            p95 = rec.latency_ok.percentile(0.95)
+            p95 = rec.latency_all.percentile(0.95)
             table.add_row(escape(key), f"{rec.requests:,}", f"{rates.get(key, 0):,.0f}", f"{rate:.3%}",
                           "-" if p95 is None else f"{p95 / 1000:.2f}")
         return table
@@ -78,7 +78,7 @@ class RunConsole:
         rates = self._rates(event)
         parts = []
         for key, rec in sorted(event.recorder.interfaces.items()):
-            p95 = rec.latency_ok.percentile(0.95)
+            p95 = rec.latency_all.percentile(0.95)
             rate = rec.successes / rec.requests if rec.requests else 0
             parts.append(f"{key}: {rec.requests:,} req, {rates.get(key, 0):,.0f}/s, {rate:.3%} ok, "
                          f"p95 {'-' if p95 is None else f'{p95 / 1000:.2f} ms'}")
@@ -86,40 +86,70 @@ class RunConsole:
 
     def final(self, summary: dict[str, Any], run_dir: Any) -> None:
         out = self.out
+        level = _level(summary)
         table = Table(title=f"mvptest run {escape(summary['scenario'])}: {summary['requests']:,} requests, "
                             f"{summary['achieved_rps']:,} req/s", title_justify="left")
-        for col in ("interface", "target", "threshold", "measured", "result"):
+        for col in ("interface", "target", "threshold", "measured", f"bounds at {level}", "result"):
             table.add_column(col)
         for itf in summary["interfaces"]:
             for t in itf["targets"]:
-                if t["name"] == "success_rate":
-                    measured = "-" if t["measured"] is None else f"{t['measured']:.4%}"
-                    if t.get("ci95"):
-                        measured += f" (95 % CI {t['ci95'][0]:.4%}-{t['ci95'][1]:.4%})"
-                    threshold = f">= {t['threshold']:.2%}"
-                else:
-                    measured = "-" if t["measured"] is None else f"{t['measured']:.3f} ms"
-                    threshold = f"<= {t['threshold']:g} ms"
-                result = "[green]met[/]" if t["met"] else "[red]missed[/]"
-                table.add_row(escape(itf["key"]), t["name"], threshold, measured, result)
+                table.add_row(escape(itf["key"]), t["name"], *_target_cells(t))
             f = itf["failures"]
-            if any(f.values()):
-                table.add_row("", "[dim]failures[/]", "", f"transport {f['transport']:,}, status {f['status']:,}, schema {f['schema']:,}", "")
+            if any(f.values()) or itf.get("dropped_arrivals"):
+                dropped = f", dropped {itf['dropped_arrivals']:,}" if itf.get("dropped_arrivals") else ""
+                table.add_row("", "[dim]failures[/]", "", f"transport {f['transport']:,}, status {f['status']:,}, "
+                              f"schema {f['schema']:,}{dropped}", "", "")
+            ok = (itf.get("latency_ms_successful") or {}).get("p95")
+            if ok is not None:
+                table.add_row("", "[dim]p95 successful calls[/]", "", f"{ok:.3f} ms", "", "[dim]not judged[/]")
+        calls = summary.get("calls") or {}
+        if calls:
+            shown = ", ".join(f"{k} {'-' if calls.get(k) is None else format(calls[k], ',')}"
+                              for k in ("planned", "sent", "completed", "dropped"))
+            table.add_row("[dim]run[/]", "[dim]calls[/]", "", shown, "", "")
         out.print(table)
+        out.print(f"[dim]percentiles: {escape(summary.get('percentile_method', 'nearest rank'))}; bounds one-sided at "
+                  f"{level} confidence[/]")
         for itf in summary["interfaces"]:
             for t in itf["targets"]:
-                if t.get("note"):
-                    out.print(f"[yellow]note:[/] {escape(itf['key'])}: {escape(t['note'])}")
-                if t.get("reason"):
-                    out.print(f"[red]missed:[/] {escape(itf['key'])} {t['name']}: {escape(t['reason'])}")
+                if t.get("reason") and t.get("outcome", "fail" if not t["met"] else "pass") != "pass":
+                    label = "[red]missed:[/]" if t.get("outcome") == "fail" else "[yellow]undecided:[/]"
+                    out.print(f"{label} {escape(itf['key'])} {t['name']}: {escape(t['reason'])}")
         if summary.get("warning"):
             out.print(f"[yellow]warning:[/] {escape(summary['warning'])}")
+        if calls.get("dropped"):
+            out.print(f"[yellow]dropped:[/] {calls['dropped']:,} arrivals the generator could not send (too many calls "
+                      "in flight) count as failed calls: calls the consumer would have made")
         if summary.get("note"):
             out.print(f"[yellow]note:[/] {escape(summary['note'])}")
         for worker in summary.get("workers_lost") or []:
             out.print(f"[red]incomplete:[/] {escape(LOST_REASON.format(worker))}")
         verdict = summary["verdict"]
-        colour = "green" if verdict == "pass" else "red"
+        colour = {"pass": "green", "inconclusive": "yellow"}.get(verdict, "red")
         suffix = (" (interrupted: partial results)" if summary.get("interrupted")
                   else " (incomplete: a worker was lost)" if summary.get("workers_lost") else "")
         out.print(f"verdict: [{colour}]{verdict.upper()}[/]{suffix}   results: {escape(str(run_dir))}")
+
+
+def _level(summary: dict[str, Any]) -> str:
+    return f"{summary.get('confidence', 0.95) * 100:g} %"
+
+
+_RESULTS = {"pass": "[green]pass[/]", "fail": "[red]fail[/]", "inconclusive": "[yellow]inconclusive[/]"}
+
+
+def _target_cells(t: dict[str, Any]) -> tuple[str, str, str, str]:
+    """threshold, measured, bounds and result of one target, as the final table shows them."""
+    interval = t.get("interval") or {}
+    if t["name"] == "success_rate":
+        threshold = f">= {t['threshold']:.2%}"
+        measured = "-" if t["measured"] is None else f"{t['measured']:.4%} of {t.get('requests', 0):,}"
+        bounds = (f"{interval['low']:.4%} .. {interval['high']:.4%}" if interval else "-")
+    else:
+        threshold = f"<= {t['threshold']:g} ms"
+        measured = "-" if t["measured"] is None else f"{t['measured']:.3f} ms"
+        low, high = interval.get("low"), interval.get("high")
+        bounds = (f"{'-' if low is None else f'{low:.3f}'} .. {'-' if high is None else f'{high:.3f}'} ms"
+                  if interval else "observed")
+    outcome = t.get("outcome") or ("pass" if t["met"] else "fail")
+    return threshold, measured, bounds, _RESULTS.get(outcome, outcome)

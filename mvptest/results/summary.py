@@ -21,21 +21,33 @@ def build_summary(*, run_id: str, plan: RunPlan, recorder: Recorder, started_at:
                   interrupted: bool, target_url: str, workers: int, cpu_saturated: bool,
                   workers_lost: list[str] | None = None, locust_percentiles: dict[str, Any] | None = None,
                   locust_requests: int | None = None, generator_cpu_s: float | None = None) -> dict[str, Any]:
-    """summary.json: one entry per interface with its counts, latency and every target's result; the verdict."""
+    """summary.json: one entry per interface with its counts, latency and every target's result; the verdict.
+
+    Latency targets judge every call (a failed call's time is time the consumer waited). Open-model arrivals the
+    generator dropped (too many calls in flight: the provider fell behind) count as failed calls of the interfaces
+    they would have gone to (apportioned by weight). A generator out of CPU can only make a provider look worse:
+    then its drops are not the provider's and a latency miss is not either (both make the run inconclusive instead),
+    while a pass and a success-rate miss stand (targets.discount_saturated_generator)."""
     interfaces = []
     all_results = []
     elapsed = max(1e-9, finished_at - started_at)
-    for ip in plan.interfaces:
+    calls = _calls(plan, recorder)
+    blamed = 0 if cpu_saturated else calls["dropped"] or 0  # drops counted against the provider
+    shares = _apportion(blamed, [ip.weight for ip in plan.interfaces])
+    for ip, dropped in zip(plan.interfaces, shares):
         key = ip.interface.key
         rec = recorder.interfaces.get(key)
         requests = rec.requests if rec else 0
         successes = rec.successes if rec else 0
-        latency = rec.latency_ok.summary_ms() if rec else {k: None for k in ("p50", "p90", "p95", "p99", "p999", "max", "mean")}
         results = targets_mod.evaluate(
-            successes=successes, requests=requests, latency_ms=latency,
+            successes=successes, requests=requests, latency=rec.latency_all if rec else None,
             success_rate=ip.targets.success_rate, latency_targets=ip.targets.latency_ms,
+            confidence=plan.confidence, dropped=dropped,
         )
+        if cpu_saturated:
+            results = targets_mod.discount_saturated_generator(results)
         all_results.extend(results)
+        latency_all = rec.latency_all.summary_ms() if rec else dict.fromkeys(_LATENCY_KEYS)
         entry: dict[str, Any] = {
             "id": ip.interface.id,
             "key": key,
@@ -44,21 +56,30 @@ def build_summary(*, run_id: str, plan: RunPlan, recorder: Recorder, started_at:
             "successes": successes,
             "failures": {c: (rec.failures.get(c, 0) if rec else 0) for c in CATEGORIES},
             "success_rate": round(successes / requests, 6) if requests else None,
-            "latency_ms": latency,
-            "latency_ms_all_calls": rec.latency_all.summary_ms() if rec else None,
+            "latency_ms": latency_all,  # every call, failed ones included: what the latency targets judge
+            "latency_ms_successful": rec.latency_ok.summary_ms() if rec else dict.fromkeys(_LATENCY_KEYS),
+            "latency_ms_all_calls": latency_all,  # the former name of latency_ms, kept for one release
             "throughput_rps": round(requests / elapsed, 2),
             "targets": [r.to_dict() for r in results],
             "failure_samples": rec.samples if rec else {c: [] for c in CATEGORIES},
         }
+        if dropped:
+            entry["dropped_arrivals"] = dropped
+        service = getattr(rec, "service_all", None) if rec else None
+        if service is not None:
+            entry["service_ms"] = service.summary_ms()  # open model: from the actual send, beside latency_ms
         if locust_percentiles and key in locust_percentiles:
             entry["locust_percentiles_ms"] = locust_percentiles[key]
         interfaces.append(entry)
     total = recorder.total_requests
-    verdict = targets_mod.verdict(all_results, total_requests=total)
-    reasons = _verdict_reasons(interfaces, total, interrupted, workers_lost or [])
     incomplete = bool(interrupted or workers_lost)
+    verdict = targets_mod.verdict(all_results, total_requests=total)
     if incomplete:
         verdict = "fail"  # a run cut short or with calls uncounted never passes: its figures cover only a part
+    elif verdict == "pass" and cpu_saturated and calls["dropped"]:
+        verdict = "inconclusive"  # the load planned was not all sent, and not for the provider's sake
+    reason = _verdict_reason(verdict, interfaces, total=total, interrupted=interrupted, workers_lost=workers_lost or [],
+                             cpu_saturated=cpu_saturated, dropped=calls["dropped"] or 0, blamed=blamed)
     summary: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "run_id": run_id,
@@ -70,13 +91,18 @@ def build_summary(*, run_id: str, plan: RunPlan, recorder: Recorder, started_at:
         "interrupted": interrupted,
         "incomplete": incomplete,  # interrupted, or a worker lost: the run did not complete as planned
         "verdict": verdict,
-        "verdict_reason": "; ".join(reasons) if verdict == "fail" else "every target is met",
+        "verdict_reason": reason,
+        "confidence": plan.confidence,  # of every bound the verdict uses (one-sided)
+        "verdict_rules": VERDICT_RULES,
+        "percentile_method": targets_mod.PERCENTILE_METHOD,
+        "latency_basis": "all calls (failed calls included); latency_ms_successful beside",
         "target": target_url,
         "sandbox": plan.uses_sandbox,
         "workers": workers,
         "load": {"model": "open" if plan.rate else "closed", "users": None if plan.rate else plan.users,
                  "spawn_rate": None if plan.rate else plan.spawn_rate, "rate": plan.rate,
                  "duration_s": plan.duration_s, "think_time_s": plan.think_time_s, "timeout_s": plan.timeout_s},
+        "calls": calls,
         "requests": total,
         "locust_requests": locust_requests,
         "achieved_rps": round(total / elapsed, 2),
@@ -87,6 +113,8 @@ def build_summary(*, run_id: str, plan: RunPlan, recorder: Recorder, started_at:
                                          if generator_cpu_s is not None and total else None),
         "interfaces": interfaces,
     }
+    if getattr(plan, "load_basis", None):
+        summary["load"]["basis"] = plan.load_basis  # the load the verdict was judged under, in one sentence
     if plan.rate:
         summary["load"]["intended_requests"] = recorder.intended
         summary["load"]["dropped_arrivals"] = recorder.dropped
@@ -96,25 +124,72 @@ def build_summary(*, run_id: str, plan: RunPlan, recorder: Recorder, started_at:
     if total == 0:
         summary["note"] = "no requests were made: a run with zero requests never passes"
     if cpu_saturated:
-        summary["warning"] = "the load generator ran out of CPU: its latency figures are not trustworthy"
+        summary["warning"] = ("the load generator ran out of CPU: its latency figures are not trustworthy (only too "
+                              "high), so a latency target it missed is inconclusive; spread the load over workers "
+                              "(--workers N) or lower it")
     return summary
 
 
-def _verdict_reasons(interfaces: list[dict[str, Any]], total: int, interrupted: bool,
-                     workers_lost: list[str]) -> list[str]:
-    """Why a run fails, most telling first: calls uncounted, the run cut short, no calls, then each target missed."""
+_LATENCY_KEYS = ("p50", "p90", "p95", "p99", "p999", "max", "mean")
+VERDICT_RULES = ("pass when every target's bound clears it at the stated confidence (success rate: the one-sided "
+                 "Clopper-Pearson lower bound >= target; a percentile: its order-statistic upper bound <= threshold); "
+                 "fail when one is missed beyond its bound (upper bound < target, lower bound > threshold); "
+                 "inconclusive otherwise; dropped arrivals count as failed calls; a generator out of CPU turns a "
+                 "latency miss, and its own drops, into inconclusive; a run interrupted, with a worker lost or "
+                 "without calls fails")
+
+
+def _calls(plan: RunPlan, recorder: Recorder) -> dict[str, int | None]:
+    """Planned (open model: rate x duration), sent, completed and dropped calls, side by side."""
+    if hasattr(recorder, "calls"):
+        calls = dict(recorder.calls())
+    else:  # a recorder that does not count sends: every call it knows of was sent
+        calls = {"planned": None, "sent": recorder.total_requests, "completed": recorder.total_requests,
+                 "dropped": recorder.dropped}
+    if calls.get("planned") is None and plan.rate:
+        calls["planned"] = round(plan.rate * plan.duration_s)
+    calls["sent"] = max(calls.get("sent") or 0, calls["completed"] or 0)  # a call with an outcome was sent
+    return calls
+
+
+def _apportion(total: int, weights: list[float]) -> list[int]:
+    """``total`` split in proportion to ``weights`` (largest remainder): whole calls that add up exactly."""
+    if not total or not weights:
+        return [0] * len(weights)
+    wsum = sum(weights) or 1.0
+    raw = [total * w / wsum for w in weights]
+    out = [int(r) for r in raw]
+    for i in sorted(range(len(raw)), key=lambda i: raw[i] - out[i], reverse=True)[: total - sum(out)]:
+        out[i] += 1
+    return out
+
+
+def _verdict_reason(verdict: str, interfaces: list[dict[str, Any]], *, total: int, interrupted: bool,
+                    workers_lost: list[str], cpu_saturated: bool, dropped: int, blamed: int) -> str:
+    """One sentence: why the run is not a pass, most telling first (calls uncounted, the run cut short, no calls,
+    the generator, then each target failed, then each undecided), or that every target is met."""
+    counted = (f"{blamed:,} arrivals the generator dropped (too many calls in flight) count as failed calls: calls "
+               "the consumer would have made") if blamed else ""
+    if verdict == "pass":
+        return "every target is met" + (f" ({counted})" if counted else "")
     reasons = [LOST_REASON.format(w) for w in workers_lost]
     if interrupted:
         reasons.append("the run was interrupted: its figures cover only the part that ran")
     if total == 0:
         reasons.append("no requests were made")
-    for itf in interfaces:
-        for t in itf["targets"]:
-            if not t["met"]:
-                measured = "not measured" if t["measured"] is None else f"measured {t['measured']}"
-                why = f": {t['reason']}" if t.get("reason") else ""
-                reasons.append(f"{itf['key']}: {t['name']} missed ({measured}, threshold {t['threshold']}){why}")
-    return reasons
+        return "; ".join(reasons)
+    if cpu_saturated:
+        reasons.append("the load generator ran out of CPU: its own delay is in the latency figures"
+                       + (f" and {dropped:,} planned arrivals were dropped" if dropped else "")
+                       + ", which cannot be held against the provider (spread the load over workers or lower it)")
+    if counted:
+        reasons.append(counted)
+    for outcome in ("fail", "inconclusive"):
+        for itf in interfaces:
+            for t in itf["targets"]:
+                if t.get("outcome") == outcome:
+                    reasons.append(f"{itf['key']}: {t.get('reason') or t['name'] + ' ' + outcome}")
+    return "; ".join(reasons)
 
 
 def timeseries_rows(recorder: Recorder, started_at: float) -> list[list[Any]]:
