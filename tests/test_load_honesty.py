@@ -163,6 +163,11 @@ def test_closed_model_hides_a_stall_in_its_percentiles_and_the_stall_finding_say
     assert 0.05 <= stalls["omitted_fraction"] <= 0.45 and stalls["inconclusive"] is True, stalls
     assert "inconclusive" in stalls["message"] and "--rate" in stalls["message"]
     assert summary["requests"] == got["generator"]["calls"]["completed"] == got["generator"]["calls"]["sent"]
+    # and the verdict: the targets look met (p99 at loopback speed) but the stall hid the calls that would have
+    # met it: never a pass, and the reason says why
+    assert summary["verdict"] == "inconclusive", summary["verdict_reason"]
+    assert "were never sent" in summary["verdict_reason"] and summary["stall_warning"] == stalls["message"]
+    assert summary["generator"]["stalls"]["inconclusive"] is True
 
 
 def test_open_model_times_each_call_from_its_planned_send_and_keeps_the_service_time(tmp_path: Path, scenario) -> None:

@@ -117,6 +117,8 @@ class RunConsole:
                     out.print(f"{label} {escape(itf['key'])} {t['name']}: {escape(t['reason'])}")
         if summary.get("warning"):
             out.print(f"[yellow]warning:[/] {escape(summary['warning'])}")
+        if summary.get("stall_warning"):
+            out.print(f"[yellow]warning:[/] {escape(summary['stall_warning'])}")
         if calls.get("dropped"):
             out.print(f"[yellow]dropped:[/] {calls['dropped']:,} arrivals the generator could not send (too many calls "
                       "in flight) count as failed calls: calls the consumer would have made")

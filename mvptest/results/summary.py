@@ -20,7 +20,8 @@ def _iso(ts: float) -> str:
 def build_summary(*, run_id: str, plan: RunPlan, recorder: Recorder, started_at: float, finished_at: float,
                   interrupted: bool, target_url: str, workers: int, cpu_saturated: bool,
                   workers_lost: list[str] | None = None, locust_percentiles: dict[str, Any] | None = None,
-                  locust_requests: int | None = None, generator_cpu_s: float | None = None) -> dict[str, Any]:
+                  locust_requests: int | None = None, generator_cpu_s: float | None = None,
+                  generator: dict[str, Any] | None = None, stalls: Any = None) -> dict[str, Any]:
     """summary.json: one entry per interface with its counts, latency and every target's result; the verdict.
 
     Latency targets judge every call (a failed call's time is time the consumer waited). Open-model arrivals the
@@ -78,8 +79,14 @@ def build_summary(*, run_id: str, plan: RunPlan, recorder: Recorder, started_at:
         verdict = "fail"  # a run cut short or with calls uncounted never passes: its figures cover only a part
     elif verdict == "pass" and cpu_saturated and calls["dropped"]:
         verdict = "inconclusive"  # the load planned was not all sent, and not for the provider's sake
+    stalled = bool(stalls is not None and not plan.rate and getattr(stalls, "inconclusive", False))
+    if verdict == "pass" and stalled:
+        verdict = "inconclusive"  # closed model: calls never sent during a stall hide what they would have met
     reason = _verdict_reason(verdict, interfaces, total=total, interrupted=interrupted, workers_lost=workers_lost or [],
                              cpu_saturated=cpu_saturated, dropped=calls["dropped"] or 0, blamed=blamed)
+    stall_message = stalls.message() if stalls is not None and not plan.rate else None
+    if stalled and stall_message:
+        reason = "; ".join(part for part in (reason, stall_message) if part)
     summary: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "run_id": run_id,
@@ -113,6 +120,10 @@ def build_summary(*, run_id: str, plan: RunPlan, recorder: Recorder, started_at:
                                          if generator_cpu_s is not None and total else None),
         "interfaces": interfaces,
     }
+    if generator is not None:
+        summary["generator"] = generator  # every load process: CPU, event-loop lateness, the stall analysis
+    if stall_message:
+        summary["stall_warning"] = stall_message
     if getattr(plan, "load_basis", None):
         summary["load"]["basis"] = plan.load_basis  # the load the verdict was judged under, in one sentence
     if plan.rate:
