@@ -221,6 +221,8 @@ def _run_loop(env: Environment, plan: RunPlan, recorder: Recorder, stop: _Stop, 
     runner = env.runner
     assert runner is not None
     reported_missing: set[str] = set()
+    seq = plan.sequential
+    next_look = started + seq["check_every_s"] if seq else float("inf")
     while not stop.requested:
         now = time.time()
         if now >= deadline:
@@ -229,6 +231,17 @@ def _run_loop(env: Environment, plan: RunPlan, recorder: Recorder, stop: _Stop, 
         if runner.state == STATE_STOPPED:
             break
         elapsed = time.time() - started
+        if seq and time.time() >= next_look:
+            next_look += seq["check_every_s"]
+            from mvptest.results.summary import sequential_decision
+
+            decided = sequential_decision(plan, recorder)
+            if decided is not None:
+                seq["decided"] = decided
+                seq["stopped_at_s"] = round(elapsed, 1)
+                yield Notice("info", f"the verdict is decided after {elapsed:.0f} s ({decided}): stopping "
+                             f"(duration: auto, one look every {seq['check_every_s']:g} s)")
+                break
         if watch_unreachable and elapsed >= STARTUP_GRACE_S and recorder.total_successes == 0:
             total = sum(r.requests for r in recorder.interfaces.values())
             # only refused/DNS/TLS: calls that time out or are reset reached something, and are a result (exit 1)
@@ -281,6 +294,7 @@ def run_local(plan: RunPlan, base_url: str) -> Iterator[Event]:
         runner.quit()
         watch.kill(block=False)
     recorder.cpu["local"] = clock.stop()
+    _planned_at_early_stop(plan, recorder)
     yield RunFinished(_outcome(recorder, started, ended, interrupted, base_url, 0,
                                bool(getattr(runner, "cpu_warning_emitted", False)), [], env))
 
@@ -390,6 +404,7 @@ def run_master(plan: RunPlan, base_url: str, *, workers: int, bind_host: str = "
             if client_id not in final and client_id not in lost:
                 lost.append(client_id)
                 yield Notice("warning", LOST_REASON.format(client_id))
+        _planned_at_early_stop(plan, recorder)
         yield RunFinished(_outcome(recorder, started, ended, interrupted, base_url, workers,
                                    bool(getattr(runner, "worker_cpu_warning_emitted", False)), lost, env))
     finally:
@@ -403,10 +418,16 @@ def run_master(plan: RunPlan, base_url: str, *, workers: int, bind_host: str = "
             log.close()
 
 
+def _planned_at_early_stop(plan: RunPlan, recorder: Recorder) -> None:
+    """duration: auto stopped the run once decided: what it planned is what came due until then."""
+    if plan.sequential and plan.sequential.get("decided") and recorder.planned is not None:
+        recorder.planned = recorder.intended
+
+
 def _arrival_grace(plan: RunPlan, stop: _Stop) -> None:
     """Open model: let every arrival user reach its own deadline before the stop (see ARRIVAL_GRACE_S)."""
-    if not plan.rate:
-        return
+    if not plan.rate or (plan.sequential and plan.sequential.get("decided")):
+        return  # closed model, or stopped on purpose once the verdict was decided
     end = time.time() + ARRIVAL_GRACE_S
     while not stop.requested and time.time() < end:
         gevent.sleep(min(0.1, max(0.0, end - time.time())))

@@ -120,6 +120,16 @@ def build_summary(*, run_id: str, plan: RunPlan, recorder: Recorder, started_at:
                                          if generator_cpu_s is not None and total else None),
         "interfaces": interfaces,
     }
+    if plan.sequential:
+        seq = plan.sequential
+        summary["sequential"] = {
+            "looks": seq["looks"], "check_every_s": seq["check_every_s"], "max_duration_s": seq["max_duration_s"],
+            "overall_confidence": seq["overall_confidence"], "per_look_confidence": round(seq["per_look_confidence"], 6),
+            "decided": seq.get("decided"), "stopped_at_s": seq.get("stopped_at_s"),
+            "rule": ("duration: auto looks at the verdict every check_every_s and stops at the first look where every "
+                     "target is decided; each look decides at 1 - (1 - c)/looks (Bonferroni), so the chance of a "
+                     "wrong pass or fail over the whole run stays at most 1 - c"),
+        }
     if generator is not None:
         summary["generator"] = generator  # every load process: CPU, event-loop lateness, the stall analysis
     if stall_message:
@@ -225,3 +235,18 @@ def histograms(recorder: Recorder) -> dict[str, Any]:
         "interfaces": {key: {"successful_calls": rec.latency_ok.to_dict(), "all_calls": rec.latency_all.to_dict()}
                        for key, rec in sorted(recorder.interfaces.items())},
     }
+
+
+def sequential_decision(plan: RunPlan, recorder: Recorder) -> str | None:
+    """With ``duration: auto``: "pass" or "fail" once every interface's targets are decided at the per-look
+    confidence (plan.confidence, Bonferroni over the looks), None while any is undecided."""
+    results = []
+    for ip in plan.interfaces:
+        rec = recorder.interfaces.get(ip.interface.key)
+        if rec is None or rec.requests == 0:
+            return None
+        results += targets_mod.evaluate(successes=rec.successes, requests=rec.requests, latency=rec.latency_all,
+                                        success_rate=ip.targets.success_rate, latency_targets=ip.targets.latency_ms,
+                                        confidence=plan.confidence)
+    outcome = targets_mod.verdict(results, total_requests=recorder.total_requests)
+    return outcome if outcome in ("pass", "fail") else None

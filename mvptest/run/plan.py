@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import math
 import os
 import random
 import re
@@ -79,6 +80,7 @@ class RunPlan:
     warnings: list[str] = field(default_factory=list)  # said before the load starts; not sent to workers
     tls: Any = None  # mvptest.tls.TlsConfig: PEM contents (workers need no files); never written to results
     confidence: float = 0.95  # of every bound the verdict uses (targets: {confidence: ...} or --confidence)
+    sequential: dict[str, Any] | None = None  # duration: auto: looks, check_every_s, overall and per-look confidence
     consumers: list[dict[str, Any]] = field(default_factory=list)  # the scenario's consumers and their declared usage
     load_basis: str = ""  # how the load was chosen, in one sentence (the verdict says what it was judged under)
 
@@ -306,8 +308,7 @@ def build_plan(scenario_path: Path, *, target: str | None = None, duration: str 
         users=int(users if users is not None else load.get("users", 10)),
         spawn_rate=float(load.get("spawn_rate", max(1, load.get("users", 10)))),
         rate=rate if rate is not None else load.get("rate"),
-        duration_s=located("duration", duration if duration is not None else load.get("duration", "30s"),
-                           from_cli=duration is not None),
+        duration_s=_duration_or_max(located, duration, load),
         think_time_s=located("think_time", load["think_time"]) if load.get("think_time") else 0.0,
         timeout_s=located("timeout", load.get("timeout", "10s")),
         workers=int(workers if workers is not None else load.get("workers", 0)),
@@ -321,6 +322,15 @@ def build_plan(scenario_path: Path, *, target: str | None = None, duration: str 
         raise UsageError("--rate must be positive")
     if "spawn_rate" not in load:
         plan.spawn_rate = float(max(1, plan.users))  # all users at once, also when --users changed their number
+    if _is_auto(duration if duration is not None else load.get("duration")):
+        every = located("check_every", load.get("check_every", "5s"))
+        looks = max(1, math.ceil(plan.duration_s / every))
+        # Bonferroni over the looks: each look decides at 1 - (1 - c)/K, so stopping at the first decided look keeps
+        # the chance of a wrong pass (or fail) over the whole run at most 1 - c.
+        plan.sequential = {"looks": looks, "check_every_s": every, "max_duration_s": plan.duration_s,
+                           "overall_confidence": plan.confidence,
+                           "per_look_confidence": 1 - (1 - plan.confidence) / looks}
+        plan.confidence = plan.sequential["per_look_confidence"]
     plan.consumers = _consumers(data, doc, scenario_path, plans, spec_root)
     _choose_load(plan, load, from_cli=users is not None or rate is not None)
     _check_load_size(plan, max(1, load_processes if load_processes is not None else plan.workers),
@@ -367,6 +377,18 @@ def build_plan(scenario_path: Path, *, target: str | None = None, duration: str 
     plan.tls = plan_tls(data.get("tls"), base=scenario_path.parent, locate=doc.locate, ca_bundle=ca_bundle,
                         client_cert=client_cert, client_key=client_key)
     return plan
+
+
+def _is_auto(value: Any) -> bool:
+    return isinstance(value, str) and value.strip().lower() == "auto"
+
+
+def _duration_or_max(located: Any, cli: str | None, load: dict[str, Any]) -> float:
+    """The run's duration; with ``duration: auto`` (or --duration auto) its maximum, max_duration (10m)."""
+    value = cli if cli is not None else load.get("duration", "30s")
+    if _is_auto(value):
+        return located("max_duration", load.get("max_duration", "10m"))
+    return located("duration", value, from_cli=cli is not None)
 
 
 DEFAULT_HEADROOM = 2.0  # the default load: the consumers' summed declared peak times this

@@ -192,7 +192,9 @@ SCENARIO_DOC: dict[str, Any] = {
                 "users": {"type": "integer", "minimum": 1},
                 "spawn_rate": _POSITIVE,
                 "rate": _POSITIVE,
-                "duration": DURATION,
+                "duration": {"anyOf": [DURATION, {"const": "auto"}]},  # auto: stop once the verdict is decided
+                "max_duration": DURATION,  # with duration: auto (default 10m)
+                "check_every": DURATION,  # with duration: auto: how often the verdict is looked at (default 5s)
                 "think_time": DURATION,
                 "timeout": DURATION,
                 "workers": {"type": "integer", "minimum": 0},
