@@ -39,7 +39,7 @@ def _latency_targets(text: str | None) -> dict[str, float] | None:
 @click.command()
 @click.argument("scenario", type=_PATH, required=False)
 @click.option("--target", help="Base URL of the provider (default: the scenario's, or the built-in sandbox).")
-@click.option("--duration", help="How long to load, e.g. 30s, 2m.")
+@click.option("--duration", help="How long to load, e.g. 30s, 2m; auto: until the verdict is decided (max_duration, 10m).")
 @click.option("--users", type=click.IntRange(1), help="Concurrent users (closed model).")
 @click.option("--rate", type=click.FloatRange(0, min_open=True), help="Requests per second (open model) instead of users.")
 @click.option("--workers", type=click.IntRange(0), help="Local Locust worker processes (0: run in this process).")

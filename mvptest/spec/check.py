@@ -85,9 +85,10 @@ def _structure_problems(doc: Document, shape: dict[str, Any]) -> list[Problem]:
                 )
         elif error.validator == "required":
             problems.append(Problem(where, f"{_readable(path)}: {error.message}", "add the key"))
-        elif error.validator == "anyOf" and error.schema is meta.DURATION:
+        elif error.validator == "anyOf" and error.schema in (meta.DURATION, meta.DURATION_OR_AUTO):
+            auto = " or auto (until the verdict is decided)" if error.schema is meta.DURATION_OR_AUTO else ""
             problems.append(Problem(where, f"{_readable(path)}: cannot read {error.instance!r} as a duration",
-                                    "write it as 30s, 2m, 1h30m or 250ms (greater than 0)"))
+                                    f"write it as 30s, 2m, 1h30m or 250ms (greater than 0){auto}"))
         else:
             hint = ""
             if path and path[-1] == "success_rate" and isinstance(error.instance, (int, float)) and error.instance > 1:

@@ -16,6 +16,8 @@ DURATION = {
     ]
 }
 
+DURATION_OR_AUTO = {"anyOf": [*DURATION["anyOf"], {"const": "auto"}]}
+
 DEPARTMENT: dict[str, Any] = {
     "type": "object",
     "required": ["id"],
@@ -192,7 +194,7 @@ SCENARIO_DOC: dict[str, Any] = {
                 "users": {"type": "integer", "minimum": 1},
                 "spawn_rate": _POSITIVE,
                 "rate": _POSITIVE,
-                "duration": {"anyOf": [DURATION, {"const": "auto"}]},  # auto: stop once the verdict is decided
+                "duration": DURATION_OR_AUTO,  # auto: stop once the verdict is decided
                 "max_duration": DURATION,  # with duration: auto (default 10m)
                 "check_every": DURATION,  # with duration: auto: how often the verdict is looked at (default 5s)
                 "think_time": DURATION,
