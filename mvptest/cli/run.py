@@ -133,6 +133,8 @@ def run(scenario: Path | None, target: str | None, duration: str | None, users: 
     run_dir = results_dir / run_id
     created = prepare_run_dir(run_dir)  # before the sandbox and any load: exit 2, nothing sent
     out, err = consoles()
+    for note in plan.notes:
+        err.print(f"[cyan]note:[/] {escape(note)}")
     for warning in plan.warnings:
         err.print(f"[yellow]warning:[/] {escape(warning)}")
     reporter = RunConsole(err, out)

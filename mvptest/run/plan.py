@@ -83,6 +83,7 @@ class RunPlan:
     sequential: dict[str, Any] | None = None  # duration: auto: looks, check_every_s, overall and per-look confidence
     consumers: list[dict[str, Any]] = field(default_factory=list)  # the scenario's consumers and their declared usage
     load_basis: str = ""  # how the load was chosen, in one sentence (the verdict says what it was judged under)
+    notes: list[str] = field(default_factory=list)  # said before the load starts, as information
 
     @property
     def uses_sandbox(self) -> bool:
@@ -442,6 +443,9 @@ def _choose_load(plan: RunPlan, load: dict[str, Any], *, from_cli: bool) -> None
 
         rates = [ip.targets.success_rate for ip in plan.interfaces if ip.targets.success_rate]
         needed = max((requests_needed(r, plan.confidence) or 0 for r in rates), default=0)
+        if needed:
+            plan.notes.append(f"load: {plan.load_basis}; showing {max(rates):.2%} takes at least {needed:,} calls "
+                              f"without a failure, {needed / plan.rate:,.0f} s at this rate")
         if needed and plan.rate * plan.duration_s < needed:
             plan.warnings.append(
                 f"at {plan.rate:g} calls/s the run makes about {plan.rate * plan.duration_s:,.0f} calls in "
