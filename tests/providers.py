@@ -359,3 +359,35 @@ def _close(sock: socket.socket) -> None:
         sock.close()
     except OSError:
         pass
+
+
+# --------------------------------------------------------------------------- a spec and a body for these providers
+
+ITEM_BODY = json.dumps({"name": "厦门测试科技有限公司", "code": "91350200MA2XXXXX0T"}, ensure_ascii=False).encode()
+
+
+def item_spec(status: int = 200) -> str:
+    """An interface spec (GET /items/{id}) whose response schema ITEM_BODY meets; ``status`` is the one it expects."""
+    return ITEM_SPEC % {"status": status}
+
+
+ITEM_SPEC = """\
+kind: interface
+department: {id: test-dept, name: 测试局}
+interfaces:
+  - id: item
+    title: one item
+    version: "1.0"
+    method: GET
+    path: /items/{id}
+    parameters:
+      id: {in: path, schema: {type: string, pattern: "^[0-9]{4}$"}}
+    response:
+      status: %(status)d
+      schema:
+        type: object
+        required: [name, code]
+        properties:
+          name: {type: string, minLength: 1}
+          code: {type: string, pattern: "^[0-9A-Z]{18}$"}
+"""

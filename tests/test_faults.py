@@ -19,34 +19,14 @@ from typing import Any
 
 import pytest
 
-from providers import Provider
+from providers import ITEM_BODY, Provider, item_spec
 from test_run import describe, mvptest, run_env, the_run_dir
 
 SECRET = "Zm9v/YmFy+c2VjcmV0=9f8e7d6c5b4a"  # base64-like: '/', '+' and '=' change under URL and JSON encodings
 TOKEN_VAR = "MVPTEST_FAULTS_TOKEN"
-BODY = json.dumps({"name": "厦门测试科技有限公司", "code": "91350200MA2XXXXX0T"}, ensure_ascii=False).encode()
+BODY = ITEM_BODY
 USERS = 2
 
-SPEC = """\
-kind: interface
-department: {id: test-dept, name: 测试局}
-interfaces:
-  - id: item
-    title: one item
-    version: "1.0"
-    method: GET
-    path: /items/{id}
-    parameters:
-      id: {in: path, schema: {type: string, pattern: "^[0-9]{4}$"}}
-    response:
-      status: %(status)d
-      schema:
-        type: object
-        required: [name, code]
-        properties:
-          name: {type: string, minLength: 1}
-          code: {type: string, pattern: "^[0-9A-Z]{18}$"}
-"""
 
 # success_rate 0.99: a fault on every 10th or 20th call misses it by far, and a good provider meets it with the
 # few hundred calls a 2-second run makes even on a busy machine (0.999 would need about 3,000 calls to be shown).
@@ -67,7 +47,7 @@ def scenarios(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
     root = tmp_path_factory.mktemp("faults")
     out = {}
     for status in (200, 204):
-        (root / f"spec-{status}.yaml").write_text(SPEC % {"status": status}, encoding="utf-8")
+        (root / f"spec-{status}.yaml").write_text(item_spec(status), encoding="utf-8")
         path = root / f"scenario-{status}.yaml"
         path.write_text(SCENARIO % {"spec": f"spec-{status}.yaml", "users": USERS, "var": TOKEN_VAR}, encoding="utf-8")
         out[status] = path

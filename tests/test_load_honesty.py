@@ -21,30 +21,11 @@ from typing import Any
 
 import pytest
 
+from providers import ITEM_BODY, item_spec
 from test_run import PILOT, ROOT, describe, run_env, the_run_dir
 
 PROBE = Path(__file__).resolve().parent / "load_probe.py"
-BODY = json.dumps({"name": "厦门测试科技有限公司", "code": "91350200MA2XXXXX0T"}, ensure_ascii=False).encode()
-SPEC = """\
-kind: interface
-department: {id: test-dept, name: 测试局}
-interfaces:
-  - id: item
-    title: one item
-    version: "1.0"
-    method: GET
-    path: /items/{id}
-    parameters:
-      id: {in: path, schema: {type: string, pattern: "^[0-9]{4}$"}}
-    response:
-      status: 200
-      schema:
-        type: object
-        required: [name, code]
-        properties:
-          name: {type: string}
-          code: {type: string}
-"""
+BODY = ITEM_BODY
 SCENARIO = """\
 kind: scenario
 name: honesty
@@ -121,7 +102,7 @@ class Server:
 @pytest.fixture()
 def scenario(tmp_path: Path):
     def write(timeout: str = "5s", think: str | None = None) -> Path:
-        (tmp_path / "spec.yaml").write_text(SPEC, encoding="utf-8")
+        (tmp_path / "spec.yaml").write_text(item_spec(), encoding="utf-8")
         path = tmp_path / "scenario.yaml"
         path.write_text(SCENARIO % {"timeout": timeout, "think": f", think_time: {think}" if think else ""},
                         encoding="utf-8")
