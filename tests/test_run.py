@@ -774,8 +774,9 @@ def test_a_bad_duration_in_the_scenario_names_its_line(tmp_path: Path) -> None:
     scenario = tmp_path / "s.yaml"
     scenario.write_text(PILOT.read_text(encoding="utf-8").replace("../specs/", f"{ROOT}/specs/")
                         .replace("duration: 20s", "duration: 0s"), encoding="utf-8")
+    line = next(i for i, text in enumerate(scenario.read_text(encoding="utf-8").splitlines(), 1) if "duration: 0s" in text)
     proc = mvptest("run", scenario, "--results-dir", tmp_path / "r")
-    assert proc.returncode == 2 and f"{scenario.name}:12:" in proc.stderr and "duration must be positive" in proc.stderr
+    assert proc.returncode == 2 and f"{scenario.name}:{line}:" in proc.stderr and "duration must be positive" in proc.stderr
 
 
 def test_open_model_with_workers_schedules_exactly_rate_times_duration(tmp_path: Path) -> None:

@@ -191,8 +191,7 @@ def run(scenario: Path | None, target: str | None, duration: str | None, users: 
                             workers=outcome.workers, cpu_saturated=outcome.cpu_saturated,
                             workers_lost=outcome.workers_lost, locust_percentiles=outcome.locust_percentiles,
                             locust_requests=outcome.locust_requests, generator_cpu_s=outcome.generator_cpu_s,
-                            generator=outcome.generator_record() if hasattr(outcome, "generator_record") else None,
-                            stalls=getattr(outcome, "stalls", None))
+                            generator=outcome.generator_record(), stalls=outcome.stalls)
     if sandbox is not None and sandbox_stats:
         summary["sandbox_stats"] = sandbox_stats  # the server's own count, to hold the client's against
     try:

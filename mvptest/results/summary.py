@@ -34,19 +34,11 @@ def build_summary(*, run_id: str, plan: RunPlan, recorder: Recorder, started_at:
     elapsed = max(1e-9, finished_at - started_at)
     calls = _calls(plan, recorder)
     blamed = 0 if cpu_saturated else calls["dropped"] or 0  # drops counted against the provider
-    shares = _apportion(blamed, [ip.weight for ip in plan.interfaces])
-    for ip, dropped in zip(plan.interfaces, shares):
+    for ip, dropped, results in _judged(plan, recorder, calls, cpu_saturated=cpu_saturated):
         key = ip.interface.key
         rec = recorder.interfaces.get(key)
         requests = rec.requests if rec else 0
         successes = rec.successes if rec else 0
-        results = targets_mod.evaluate(
-            successes=successes, requests=requests, latency=rec.latency_all if rec else None,
-            success_rate=ip.targets.success_rate, latency_targets=ip.targets.latency_ms,
-            confidence=plan.confidence, dropped=dropped,
-        )
-        if cpu_saturated:
-            results = targets_mod.discount_saturated_generator(results)
         all_results.extend(results)
         latency_all = rec.latency_all.summary_ms() if rec else dict.fromkeys(_LATENCY_KEYS)
         entry: dict[str, Any] = {
@@ -66,7 +58,7 @@ def build_summary(*, run_id: str, plan: RunPlan, recorder: Recorder, started_at:
         }
         if dropped:
             entry["dropped_arrivals"] = dropped
-        service = getattr(rec, "service_all", None) if rec else None
+        service = rec.service_all if rec else None
         if service is not None:
             entry["service_ms"] = service.summary_ms()  # open model: from the actual send, beside latency_ms
         if locust_percentiles and key in locust_percentiles:
@@ -79,8 +71,8 @@ def build_summary(*, run_id: str, plan: RunPlan, recorder: Recorder, started_at:
         verdict = "fail"  # a run cut short or with calls uncounted never passes: its figures cover only a part
     elif verdict == "pass" and cpu_saturated and calls["dropped"]:
         verdict = "inconclusive"  # the load planned was not all sent, and not for the provider's sake
-    stalled = bool(stalls is not None and not plan.rate and getattr(stalls, "inconclusive", False))
-    if verdict == "pass" and stalled:
+    stalled = bool(stalls is not None and not plan.rate and stalls.inconclusive and verdict == "pass")
+    if stalled:
         verdict = "inconclusive"  # closed model: calls never sent during a stall hide what they would have met
     reason = _verdict_reason(verdict, interfaces, total=total, interrupted=interrupted, workers_lost=workers_lost or [],
                              cpu_saturated=cpu_saturated, dropped=calls["dropped"] or 0, blamed=blamed)
@@ -162,15 +154,31 @@ VERDICT_RULES = ("pass when every target's bound clears it at the stated confide
 
 def _calls(plan: RunPlan, recorder: Recorder) -> dict[str, int | None]:
     """Planned (open model: rate x duration), sent, completed and dropped calls, side by side."""
-    if hasattr(recorder, "calls"):
-        calls = dict(recorder.calls())
-    else:  # a recorder that does not count sends: every call it knows of was sent
-        calls = {"planned": None, "sent": recorder.total_requests, "completed": recorder.total_requests,
-                 "dropped": recorder.dropped}
+    calls = dict(recorder.calls())
     if calls.get("planned") is None and plan.rate:
         calls["planned"] = round(plan.rate * plan.duration_s)
     calls["sent"] = max(calls.get("sent") or 0, calls["completed"] or 0)  # a call with an outcome was sent
     return calls
+
+
+def _judged(plan: RunPlan, recorder: Recorder, calls: dict[str, Any], *,
+            cpu_saturated: bool) -> list[tuple[Any, int, list[targets_mod.TargetResult]]]:
+    """Every interface's target results, as the verdict judges them: all calls, the drops counted against the
+    provider apportioned by weight, a saturated generator's latency misses discounted. (interface plan, the drops
+    it was charged, its results) per interface, in the plan's order."""
+    blamed = 0 if cpu_saturated else calls["dropped"] or 0
+    out = []
+    for ip, dropped in zip(plan.interfaces, _apportion(blamed, [ip.weight for ip in plan.interfaces])):
+        rec = recorder.interfaces.get(ip.interface.key)
+        results = targets_mod.evaluate(
+            successes=rec.successes if rec else 0, requests=rec.requests if rec else 0,
+            latency=rec.latency_all if rec else None, success_rate=ip.targets.success_rate,
+            latency_targets=ip.targets.latency_ms, confidence=plan.confidence, dropped=dropped,
+        )
+        if cpu_saturated:
+            results = targets_mod.discount_saturated_generator(results)
+        out.append((ip, dropped, results))
+    return out
 
 
 def _apportion(total: int, weights: list[float]) -> list[int]:
@@ -239,14 +247,11 @@ def histograms(recorder: Recorder) -> dict[str, Any]:
 
 def sequential_decision(plan: RunPlan, recorder: Recorder) -> str | None:
     """With ``duration: auto``: "pass" or "fail" once every interface's targets are decided at the per-look
-    confidence (plan.confidence, Bonferroni over the looks), None while any is undecided."""
-    results = []
-    for ip in plan.interfaces:
-        rec = recorder.interfaces.get(ip.interface.key)
-        if rec is None or rec.requests == 0:
-            return None
-        results += targets_mod.evaluate(successes=rec.successes, requests=rec.requests, latency=rec.latency_all,
-                                        success_rate=ip.targets.success_rate, latency_targets=ip.targets.latency_ms,
-                                        confidence=plan.confidence)
+    confidence (plan.confidence, Bonferroni over the looks), judged as the summary judges them (drops counted);
+    None while any is undecided. (Whether the generator ran out of CPU is known at the end only: a latency fail
+    it causes becomes inconclusive there, and the summary's verdict is the one that stands.)"""
+    if any(not recorder.interfaces.get(ip.interface.key) for ip in plan.interfaces):
+        return None
+    results = [r for _, _, rs in _judged(plan, recorder, _calls(plan, recorder), cpu_saturated=False) for r in rs]
     outcome = targets_mod.verdict(results, total_requests=recorder.total_requests)
     return outcome if outcome in ("pass", "fail") else None

@@ -438,6 +438,8 @@ def _choose_load(plan: RunPlan, load: dict[str, Any], *, from_cli: bool) -> None
         if declared:
             peak = sum(float(c["peak_rps"]) for c in declared)
             plan.load_basis += f"; the consumers declare a peak of {peak:g} calls/s"
+    if not plan.rate:
+        plan.notes.append(f"load: {plan.load_basis}")
     if plan.rate:
         from mvptest.targets import requests_needed
 
