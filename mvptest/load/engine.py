@@ -272,7 +272,7 @@ def run_local(plan: RunPlan, base_url: str) -> Iterator[Event]:
     stop = _Stop()
     stop.install()
     preflight(base_url, tls=plan.tls)
-    recorder.planned = round(plan.rate * plan.duration_s) if plan.rate else None
+    recorder.planned = plan.planned_calls
     started = time.time()
     yield RunStarted(plan, base_url, 0)
     clock = CpuClock()
@@ -306,7 +306,7 @@ def run_master(plan: RunPlan, base_url: str, *, workers: int, bind_host: str = "
                spawn_local: bool = True, wait_s: float = 60.0) -> Iterator[Event]:
     """A Locust master; with ``spawn_local`` it starts ``workers`` local worker processes itself."""
     recorder = Recorder()
-    recorder.planned = round(plan.rate * plan.duration_s) if plan.rate else None
+    recorder.planned = plan.planned_calls
     user_class, users, spawn_rate = _user_plan(plan, workers)
     configure(plan, base_url, arrival_users=workers)
     env = Environment(user_classes=[user_class], events=Events(), host=base_url, stop_timeout=plan.timeout_s)

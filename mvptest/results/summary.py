@@ -156,7 +156,7 @@ def _calls(plan: RunPlan, recorder: Recorder) -> dict[str, int | None]:
     """Planned (open model: rate x duration), sent, completed and dropped calls, side by side."""
     calls = dict(recorder.calls())
     if calls.get("planned") is None and plan.rate:
-        calls["planned"] = round(plan.rate * plan.duration_s)
+        calls["planned"] = plan.planned_calls
     calls["sent"] = max(calls.get("sent") or 0, calls["completed"] or 0)  # a call with an outcome was sent
     return calls
 

@@ -86,6 +86,11 @@ class RunPlan:
     notes: list[str] = field(default_factory=list)  # said before the load starts, as information
 
     @property
+    def planned_calls(self) -> int | None:
+        """Open model: the calls the schedule plans, round(rate x duration); None in the closed model."""
+        return round(self.rate * self.duration_s) if self.rate else None
+
+    @property
     def uses_sandbox(self) -> bool:
         return self.target == "sandbox"
 

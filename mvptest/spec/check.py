@@ -12,7 +12,7 @@ from typing import Any, Iterable, Sequence
 from mvptest import formats
 from mvptest.errors import InputError, Location, Problem
 from mvptest.spec import meta
-from mvptest.spec.loader import SPEC_SUFFIXES, Document, display_path, load_document, to_pointer
+from mvptest.spec.loader import escape_pointer_token, SPEC_SUFFIXES, Document, display_path, load_document, to_pointer
 from mvptest.spec.model import Department, Interface, Parameter, Requirement, Scenario, SpecSet, Targets
 from mvptest.spec.reach import unreachable
 from mvptest.spec.refs import BundledSchema, bundle_schema
@@ -141,7 +141,7 @@ def _too_deep(schema: Any) -> str | None:
         if depth > MAX_SCHEMA_DEPTH:
             return ptr
         if isinstance(node, dict):
-            stack.extend((v, f"{ptr}/{str(k).replace('~', '~0').replace('/', '~1')}", depth + 1) for k, v in node.items())
+            stack.extend((v, f"{ptr}/{escape_pointer_token(k)}", depth + 1) for k, v in node.items())
         elif isinstance(node, list):
             stack.extend((v, f"{ptr}/{i}", depth + 1) for i, v in enumerate(node))
     return None
@@ -367,7 +367,7 @@ class _Checker:
                     self.from_refs.append((doc.data["consumes"], value, doc.locate(pointer + "/from")))
             for key, value in node.items():
                 if key not in ("enum", "const", "examples", "default", "x-code-table"):
-                    self._from_problems(doc, value, f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}")
+                    self._from_problems(doc, value, f"{pointer}/{escape_pointer_token(key)}")
         elif isinstance(node, list):
             for i, value in enumerate(node):
                 self._from_problems(doc, value, f"{pointer}/{i}")
