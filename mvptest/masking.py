@@ -10,6 +10,8 @@ from typing import Any, Iterable
 # also inside a longer text (a broken line, a record that is not an object).
 _PERSONAL_VALUE_RE = re.compile(r"(?<![0-9])(?:(?:\+?86)?1[3-9][0-9]{9}|[0-9]{17}[0-9Xx]|[0-9]{15})(?![0-9A-Za-z])")
 MAX_SHOWN = 60
+# A person's name: Chinese characters, with the middle dot of transliterated names (· or •), nothing else.
+_NAME_RE = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]+(?:[·•・.][\u4e00-\u9fff\u3400-\u4dbf]+)*")
 
 
 def mask_text(text: str) -> str:
@@ -17,8 +19,8 @@ def mask_text(text: str) -> str:
     n = len(text)
     if n <= 1:
         return "*"
-    if n <= 4:  # a Chinese name: the family name only (张**), as the usual convention
-        return text[0] + "*" * (n - 1)
+    if n <= 4 or _NAME_RE.fullmatch(text):  # a name: the family name only (张**), as the usual convention; also a
+        return text[0] + "*" * (n - 1)   # long minority name written with a middle dot (阿卜杜·...)
     head = min(6, n // 3)
     tail = min(4, n // 5)
     return text[:head] + "*" * (n - head - tail) + text[n - tail:]

@@ -102,10 +102,11 @@ def test_static_comparison_reports_every_kind_with_severity_suggestion_and_step(
     assert issues[("/missing", "missing-field")].step is None
     assert result.sources["/name"] == "/oldName"
     assert not result.compatible
-    # 14 required value fields (/since is optional); errors on six of them: /amount /count /day /items/*/when /kind
-    # /missing; warnings do not count against the rate
+    # 14 required value fields (/since is optional); errors on six of them (/amount /count /day /items/*/when /kind
+    # /missing) and warnings on six more (/phone /name /person/email /label /score /tag): a field counts as
+    # standardised by the schemas only when they agree on it (docs/compat.md), which leaves two
     assert len(result.required_fields) == 14
-    assert result.standardization_rate == pytest.approx(8 / 14)
+    assert result.standardization_rate == pytest.approx(2 / 14)
 
 
 def test_identical_schemas_are_compatible_with_rate_one(tmp_path):
@@ -244,7 +245,7 @@ def test_adapter_steps_change_values_as_documented():
 
 
 def test_suggested_adapter_round_trip_makes_both_pilot_pairs_compatible(cli, tmp_path):
-    for provider, consumer, steps in ((MARKET, TAX, 4), (SOCIAL, MEDICAL, 3)):
+    for provider, consumer, steps in ((MARKET, TAX, 4), (SOCIAL, MEDICAL, 4)):
         adapter = tmp_path / f"{consumer.parent.name}.yaml"
         r = cli("compat", provider, consumer, "--suggest-adapter", adapter)
         assert r.exit_code == 1, r
@@ -256,7 +257,9 @@ def test_suggested_adapter_round_trip_makes_both_pilot_pairs_compatible(cli, tmp
             assert loaded.steps[0] == {"copy": {"from": "/enterpriseName", "to": "/taxpayerName"}}
         r = cli("compat", provider, consumer, "--adapter", adapter)
         assert r.exit_code == 0, r
-        assert "compatible: 0 errors" in r.stdout and "100.0 %" in r.stdout
+        # the medical-insurance bureau's mobile number stays a warning (the provider may omit it): 7 of 8 fields
+        assert "compatible: 0 errors" in r.stdout
+        assert ("100.0 % by the schemas" if consumer == TAX else "87.5 % by the schemas (7 of 8") in r.stdout
         # the adapted records satisfy the consumer: evidence from the sandbox agrees
         r = cli("compat", provider, consumer, "--adapter", adapter, "--sandbox", "--samples", "40")
         if consumer == TAX:
@@ -378,7 +381,9 @@ def test_markdown_report_is_in_the_consumers_terms(cli, tmp_path):
     cli("compat", SOCIAL, MEDICAL, "--sandbox", "--samples", "30", "--md-out", md)
     text = md.read_text("utf-8")
     assert "医疗保障局 ← 人力资源和社会保障局" in text
-    assert "### `/birthDate` 出生日期" in text and "### `/gender` 性别" in text
+    # both sides' fields and titles head each field's table
+    assert "### 需求方 consumer `/birthDate` 出生日期 ← 提供方 provider `/birthDate` 出生日期" in text
+    assert "### 需求方 consumer `/gender` 性别 ← 提供方 provider `/gender` 性别" in text
     assert "30 of 30 records" in text
     assert "Suggested adapter" in text and "date: {field: /birthDate, from: date, to: date-compact}" in text
     # the sandbox's resident ID numbers and mobiles never appear in the clear
@@ -460,8 +465,10 @@ def test_sandbox_evidence_second_pair_folds_consequences_into_the_predicted_issu
     pair = json.loads(out.read_text("utf-8"))["pairs"][0]
     issues = {(i["field"], i["kind"]): i for i in pair["issues"]}
     # "2" fails both the integer type and the enum [0, 1, 2, 9]; 8000.5 元 fails the integer type of 分: one issue each
+    # and the provider's looser option for the ID's check character (lowercase-x: warning), which the consumer rejects
     assert set(issues) == {("/birthDate", "format-mismatch"), ("/gender", "type-mismatch"),
-                           ("/monthlyBase", "format-mismatch"), ("/mobile", "optional-field")}
+                           ("/monthlyBase", "format-mismatch"), ("/mobile", "optional-field"), ("/idNumber", "format-mismatch")}
+    assert issues[("/idNumber", "format-mismatch")]["aspect"] == "format-options"
     assert all(i["predicted_by_schemas"] for i in pair["issues"])
     assert issues[("/gender", "type-mismatch")]["evidence"]["failing"] == 80
     mobile = issues[("/mobile", "optional-field")]

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mvptest.compat.adapter import convert_value, map_key
 from mvptest.compat.fields import FieldInfo
 from mvptest.spec.meta import DATE_FORMATS
+
+if TYPE_CHECKING:
+    from mvptest.compat.view import ConsumerView
 
 # The kinds of CONTRACTS; a unit difference (万元 against 元) is a format-mismatch with aspect "unit".
 ISSUE_KINDS = ("missing-field", "optional-field", "type-mismatch", "format-mismatch", "enum-mismatch",
@@ -35,8 +38,11 @@ class CompatIssue:
     failing: int = 0
     examples: list[str] = field(default_factory=list)
     has_evidence: bool = False
-    aspect: str = ""  # "unit" for a format-mismatch of units
+    aspect: str = ""  # unit | format-options (of a format-mismatch), cardinality (of a type-mismatch)
     provider_defects: int = 0  # failing records whose value breaks the provider's own schema too
+    provider_title: str = ""  # the provider's name for its field
+    decide: list[str] = field(default_factory=list)  # what the departments must decide before a step can bridge it
+    data_shows: str = ""  # the cause the data shows (e.g. "+86 country prefix in 200 of 200 records")
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -44,6 +50,12 @@ class CompatIssue:
             "severity": self.severity, "provider": self.provider, "consumer": self.consumer, "message": self.message,
             "suggestion": self.suggestion, "predicted_by_schemas": self.predicted,
         }
+        if self.provider_title:
+            out["provider_title"] = self.provider_title
+        if self.decide:
+            out["decide"] = self.decide
+        if self.data_shows:
+            out["data_shows"] = self.data_shows
         if self.aspect:
             out["aspect"] = self.aspect
         if self.has_evidence:
@@ -96,66 +108,82 @@ def _map_values(provider_values: list[Any], consumer: FieldInfo) -> tuple[dict[s
     return mapping, unmapped
 
 
-def compare_fields(provider: dict[str, FieldInfo], consumer: dict[str, FieldInfo]) -> tuple[list[CompatIssue], dict[str, str]]:
-    """Static comparison; returns the issues and where each consumer field is read from at the provider."""
+def compare_fields(view: "ConsumerView", options: "FormatOptions | None" = None) -> list[CompatIssue]:
+    """Static comparison of the consumer's fields with what the view gives each of them."""
+    consumer = view.consumer
     issues: list[CompatIssue] = []
-    sources: dict[str, str] = {}
     parents = {p.rsplit("/", 1)[0] for p in consumer}
     skipped: list[str] = []
     for cp, cf in consumer.items():
         if any(cp.startswith(s + "/") for s in skipped):
             continue
-        declared = _declared_source(cp, consumer)
-        src = declared if declared in provider else (cp if cp in provider else None)
-        if src is None:
+        pf = view.field(cp)
+        if pf is None:
             if cf.effectively_required:
-                guess = next((p for p, f in provider.items() if cf.title and f.title == cf.title), None)
-                step = {"copy": {"from": guess, "to": cp}} if guess else None
-                if declared and declared != cp:
-                    suggestion = f"the requirement reads it from {declared}, which the provider does not serve: fix from:"
-                elif guess:
-                    suggestion = f"the provider's {guess} has the same title: copy it (or add from: {guess} to the requirement)"
-                else:
-                    suggestion = "ask the provider to add the field, or map it with from: /providerField"
-                issues.append(CompatIssue(
-                    cp, "", "missing-field", "error", cf.describe(), "not served",
-                    f"the consumer requires {cp}; the provider does not serve "
-                    + (f"{declared} (its from:)" if declared and declared != cp else "it"),
-                    suggestion, cf.title, step))
+                issues.append(_missing(view, cp, cf))
             skipped.append(cp)
             continue
-        sources[cp] = src
-        pf = provider[src]
+        origin = view.origin(cp)
         if cp in parents and not (_types(cf) - {"object", "array"}):
             if cf.effectively_required and not pf.effectively_required:
-                issues.append(CompatIssue(cp, src, "optional-field", "warning", "required", "optional",
-                                          f"the consumer requires {cp}; the provider may leave it out",
-                                          "ask the provider to always send it, or make it optional for the consumer", cf.title))
+                issues.append(CompatIssue(cp, origin, "optional-field", "warning", "required", "optional",
+                                          f"the consumer requires {cp}; the provider may leave {origin} out",
+                                          "ask the provider to always send it, or make it optional for the consumer", cf.title,
+                                          provider_title=pf.title))
             continue  # an object that groups fields: its leaves are compared
-        issues.extend(_compare_one(cp, cf, src, pf))
+        found = _compare_one(cp, cf, origin, pf, options)
+        move = view.many(cp)
+        if move is not None:
+            found = _cardinality(cp, cf, origin, pf, move, view) + [i for i in found if i.kind != "type-mismatch"]
+        issues.extend(found)
     issues.sort(key=lambda i: (i.severity != "error", i.field, ISSUE_KINDS.index(i.kind) if i.kind in ISSUE_KINDS else 99))
-    return issues, sources
+    return issues
 
 
-def _declared_source(cp: str, consumer: dict[str, FieldInfo]) -> str | None:
-    """Where the requirement says the field comes from: its own from:, or its nearest ancestor's from: plus the rest."""
-    node = cp
-    while node:
-        f = consumer.get(node)
-        via = f.get("from") if f is not None else None
-        if isinstance(via, str) and via.startswith("/"):
-            return via.rstrip("/") + cp[len(node):]
-        node = node.rsplit("/", 1)[0]
-    return None
+def _missing(view: "ConsumerView", cp: str, cf: FieldInfo) -> CompatIssue:
+    declared = view.declared.get(cp)
+    guess = next((p for p, f in view.adapted.items() if cf.title and f.title == cf.title and "*" not in p), None)
+    step = {"copy": {"from": guess, "to": cp}} if guess else None
+    if declared:
+        suggestion = f"the requirement reads it from {declared}, which the provider does not serve: fix from:"
+    elif guess:
+        suggestion = f"the provider's {guess} has the same title: copy it (or add from: {guess} to the requirement)"
+    else:
+        suggestion = "ask the provider to add the field, or map it with from: /providerField"
+    return CompatIssue(cp, "", "missing-field", "error", cf.describe(), "not served",
+                       f"the consumer requires {cp}; the provider does not serve "
+                       + (f"{declared} (its from:)" if declared else "it"), suggestion, cf.title, step)
 
 
-def _compare_one(cp: str, cf: FieldInfo, src: str, pf: FieldInfo) -> list[CompatIssue]:
+def _cardinality(cp: str, cf: FieldInfo, origin: str, pf: FieldInfo, move: Any, view: "ConsumerView") -> list[CompatIssue]:
+    """A list where the consumer wants one value: a pick step chooses the element (the latest, when the items
+    carry a date to order them by)."""
+    array = move.source.rsplit("/*", 1)[0]
+    item_fields = {p[len(array) + 3:]: f for p, f in view.adapted.items() if p.startswith(array + "/*/")}
+    by = next((k for k, f in item_fields.items() if "/" not in k and (f.get("format") in DATE_FORMATS
+               or "period" in k.lower() or "date" in k.lower() or "time" in k.lower())), None)
+    step: dict[str, Any] = {"pick": {"from": move.source, "to": cp, "choose": "latest" if by else "last",
+                                     **({"by": by} if by else {})}}
+    item = pf.schema.get("items") if isinstance(pf.schema.get("items"), dict) else {}
+    item_types = FieldInfo(cp, item, False).types
+    allowed = _types(cf) | ({"integer"} if "number" in _types(cf) else set())
+    fits = not item_types or not _types(cf) or item_types <= allowed
+    how = (f"the latest item by {by}" if by else "the last item") + " (change choose: if the consumer means another)"
+    return [CompatIssue(
+        cp, origin, "type-mismatch", "error", " or ".join(sorted(_types(cf))) or "one value", f"a list ({array})",
+        f"the consumer wants one value; the provider serves a list of them ({move.source})",
+        f"pick one element: {how}" if fits else "pick one element, then convert it", step, cf.title, aspect="cardinality",
+        provider_title=pf.title, decide=[] if by else [f"which element of {array} {cp} takes (the last is suggested)"])]
+
+
+def _compare_one(cp: str, cf: FieldInfo, src: str, pf: FieldInfo, options: "FormatOptions | None" = None) -> list[CompatIssue]:
     out: list[CompatIssue] = []
     title = cf.title
 
     def add(kind: str, severity: str, consumer: str, provider: str, message: str, suggestion: str,
-            step: dict[str, Any] | None = None, aspect: str = "") -> None:
-        out.append(CompatIssue(cp, src, kind, severity, consumer, provider, message, suggestion, title, step, aspect=aspect))
+            step: dict[str, Any] | None = None, aspect: str = "", decide: list[str] | None = None) -> None:
+        out.append(CompatIssue(cp, src, kind, severity, consumer, provider, message, suggestion, title, step, aspect=aspect,
+                               provider_title=pf.title, decide=decide or []))
 
     if cf.effectively_required and not pf.effectively_required:
         add("optional-field", "warning", "required", "optional", f"the consumer requires {cp}; the provider may leave it out",
@@ -194,16 +222,41 @@ def _compare_one(cp: str, cf: FieldInfo, src: str, pf: FieldInfo) -> list[Compat
             f"the consumer counts {cu}; the provider does not say which unit it sends",
             "ask the provider which unit it sends, and add x-unit to its schema", aspect="unit")
     cfmt, pfmt = cf.get("format"), pf.get("format")
+    tz = str(cf.get("x-timezone") or DEFAULT_TZ)
     if cfmt and cfmt != pfmt:
         if pfmt in DATE_FORMATS and cfmt in DATE_FORMATS:
             add("format-mismatch", "error", cfmt, pfmt, f"the consumer expects {cfmt}; the provider sends {pfmt}",
-                f"reformat {pfmt} to {cfmt}", {"date": {"field": cp, "from": pfmt, "to": cfmt}})
+                f"reformat {pfmt} to {cfmt}" + (f" in the consumer's time zone ({tz})" if "date-time" in (pfmt, cfmt) else ""),
+                {"date": {"field": cp, "from": pfmt, "to": cfmt, **({"tz": tz} if "date-time" in (pfmt, cfmt) else {})}})
+        elif (pfmt, cfmt) in PREFIX_FORMATS:
+            n = PREFIX_FORMATS[(pfmt, cfmt)]
+            add("format-mismatch", "error", cfmt, pfmt, f"the consumer expects {cfmt}; the provider sends {pfmt}, "
+                f"whose first {n} characters are the {cfmt} code", f"keep the first {n} characters",
+                {"prefix": {"field": cp, "length": n}})
         elif pfmt:
             add("format-mismatch", "error", cfmt, pfmt, f"the consumer expects {cfmt}; the provider sends {pfmt}",
                 "agree on one format; no mechanical conversion is known")
         else:
-            add("format-mismatch", "warning", cfmt, "no format", f"the consumer expects {cfmt}; the provider does not promise it",
-                "check real data (--sandbox, --live or --data) or ask the provider to declare the format")
+            decided = _decide_by_examples(pf, lambda v: _format_failure(cfmt, v, options, "consumer"))
+            if decided is not None and decided.failing == decided.tried:
+                add("format-mismatch", "error", cfmt, f"pattern {pf.get('pattern')}",
+                    f"every value the provider's pattern allows fails {cfmt} ({decided.cause}; {decided.failing} of "
+                    f"{decided.tried} generated from it)", decided.suggestion(cfmt), decided.step(cp))
+            else:
+                add("format-mismatch", "warning", cfmt, "no format", f"the consumer expects {cfmt}; the provider does not promise it"
+                    + (f" ({decided.failing} of {decided.tried} values its pattern allows fail: {decided.cause})"
+                       if decided is not None and decided.failing else ""),
+                    "ask the provider to declare the format, or check its real data")
+    elif cfmt and cfmt == pfmt and options is not None:
+        for code, provider_severity in sorted((options.provider.get(cfmt) or {}).items()):
+            if provider_severity in ("warning", "ignore") and _severity(cfmt, code, options.consumer) == "error":
+                op = NORMALIZE_BY_CODE.get(code)
+                if op and op in (pf.get("x-normalized") or []):
+                    continue  # the adapter normalises the values already
+                add("format-mismatch", "warning", f"{cfmt}, {code} rejected", f"{cfmt}, {code} allowed ({provider_severity})",
+                    f"the provider accepts {cfmt} values with {code} ({provider_severity} in its formats:); the consumer rejects them",
+                    f"normalise with {op}" if op else "agree on the format option", {"normalize": {"field": cp, "ops": [op]}} if op else None,
+                    aspect="format-options")
     consumer_enum = cf.get("enum")
     if isinstance(consumer_enum, list):
         if provider_enum:
@@ -214,8 +267,15 @@ def _compare_one(cp: str, cf: FieldInfo, src: str, pf: FieldInfo) -> list[Compat
                 add("enum-mismatch", "error", "one of " + ", ".join(map(map_key, consumer_enum)),
                     "one of " + ", ".join(map(map_key, provider_enum)),
                     f"the provider sends values the consumer does not accept: {', '.join(map(map_key, extra[:8]))}",
-                    "map the codes" + (f"; {len(unmapped)} value(s) need a decision (null in the adapter)" if unmapped else ""),
-                    step)
+                    "map the codes" + (f"; DECIDE the consumer's code for {', '.join(map(map_key, unmapped))} (null in the adapter)"
+                                       if unmapped else ""),
+                    step, decide=[f"{map_key(v)}" for v in unmapped])
+                if not unmapped and extra == provider_enum:
+                    # every value is mapped to a consumer code: the map gives the consumer's type too
+                    for i in out:
+                        if i.kind == "type-mismatch" and i.step and "convert" in i.step:
+                            i.step = step
+                            i.suggestion = "map the codes (the consumer's codes have its type)"
         elif not converted:
             add("enum-mismatch", "warning", "one of " + ", ".join(map(map_key, consumer_enum)), "any value",
                 "the consumer accepts a closed list; the provider does not promise one",
@@ -241,9 +301,108 @@ def _compare_one(cp: str, cf: FieldInfo, src: str, pf: FieldInfo) -> list[Compat
         out = [i for i in out if not (i.kind == "type-mismatch" and i.provider == "number")]  # the scaling rounds
     cpat, ppat = cf.get("pattern"), pf.get("pattern")
     if cpat and cpat != ppat:
-        add("pattern-mismatch", "warning", f"pattern {cpat}", f"pattern {ppat}" if ppat else "no pattern",
-            "the consumer's pattern is not the provider's", "check real data or agree on the pattern")
+        decided = _decide_by_examples(pf, lambda v: _pattern_failure(str(cpat), v)) if ppat else None
+        if decided is not None and decided.failing == decided.tried:
+            add("pattern-mismatch", "error", f"pattern {cpat}", f"pattern {ppat}",
+                f"every value the provider's pattern allows fails the consumer's ({decided.failing} of {decided.tried} "
+                "generated from it)", decided.suggestion(f"pattern {cpat}"), decided.step(cp))
+        else:
+            add("pattern-mismatch", "warning", f"pattern {cpat}", f"pattern {ppat}" if ppat else "no pattern",
+                "the consumer's pattern is not the provider's", "agree on the pattern, or check the provider's real data")
     return out
+
+
+@dataclass
+class FormatOptions:
+    """The format options (failure code -> severity) of each side: the provider's interface, the consumer's requirement."""
+
+    provider: dict[str, dict[str, str]]
+    consumer: dict[str, dict[str, str]]
+
+
+# (provider format, consumer format) -> how many leading characters of the first are the second
+DEFAULT_TZ = "+08:00"  # a consumer's dates are Beijing dates unless its field says x-timezone
+PREFIX_FORMATS = {("cn-stats-division", "cn-admin-division"): 6}
+_EXAMPLES = 24
+_TRY_OPS = ("trim", "strip-country-code", "halfwidth", "remove-spaces", "upper")
+
+
+def _severity(fmt: str, code: str, options: dict[str, dict[str, str]]) -> str:
+    from mvptest import formats
+
+    known = formats.get(fmt)
+    overrides = options.get(fmt) or {}
+    return known.severity(code, overrides) if known is not None else overrides.get(code, "error")
+
+
+def _format_failure(fmt: str, value: str, options: "FormatOptions | None", side: str) -> str | None:
+    """The failure code of a value under a format ("" for a failure without a code), None when it passes."""
+    from mvptest import formats
+
+    known = formats.get(fmt)
+    if known is None or known.check(value):
+        return None
+    failure = known.explain(value)
+    code = failure.code if failure else ""
+    if options is not None and code and _severity(fmt, code, getattr(options, side)) != "error":
+        return None
+    return code or "syntax"
+
+
+def _pattern_failure(pattern: str, value: str) -> str | None:
+    from mvptest.synth.regex import python_search
+
+    search = python_search(pattern)
+    if search is None or search(value):
+        return None
+    return "pattern"
+
+
+@dataclass
+class _Decided:
+    """What values generated from the provider's own pattern show about a difference the schemas leave open."""
+
+    tried: int
+    failing: int
+    cause: str
+    op: str | None
+
+    def step(self, cp: str) -> dict[str, Any] | None:
+        return {"normalize": {"field": cp, "ops": [self.op]}} if self.op else None
+
+    def suggestion(self, target: str) -> str:
+        return f"normalise with {self.op}: every generated value then meets {target}" if self.op else (
+            "agree on the format: no mechanical step makes these values pass")
+
+
+def _decide_by_examples(pf: FieldInfo, failure: Any) -> _Decided | None:
+    """Generate values from the provider's pattern and check them: a difference its own pattern makes certain is
+    an error, not a warning; and the one normalisation that makes every value pass is its step."""
+    import random
+
+    from mvptest.compat.adapter import _normalize
+    from mvptest.synth.regex import compile_pattern, python_search
+
+    pattern = pf.get("pattern")
+    if not isinstance(pattern, str):
+        return None
+    generate, matches = compile_pattern(pattern), python_search(pattern)
+    if generate is None or matches is None:
+        return None
+    rng = random.Random(0)
+    values = [v for v in (generate(rng) for _ in range(_EXAMPLES * 2)) if v and matches(v)][:_EXAMPLES]
+    if not values:
+        return None
+    done = [str(o) for o in pf.get("x-normalized") or []]
+    if done:  # the adapter normalises the values: judge what it makes of them
+        values = [_normalize(v, done) for v in values]
+    causes = [failure(v) for v in values]
+    failing = [c for c in causes if c is not None]
+    op = None
+    if failing and len(failing) == len(values):
+        op = next((o for o in _TRY_OPS if all(failure(_normalize(v, [o])) is None for v in values)), None)
+    cause = max(set(failing), key=failing.count) if failing else ""
+    return _Decided(len(values), len(failing), cause, op)
 
 
 def adapter_steps(issues: list[CompatIssue]) -> list[dict[str, Any]]:
@@ -265,4 +424,4 @@ EVIDENCE_KIND = {"format": "format-mismatch", "type": "type-mismatch", "enum": "
                  "maximum": "range-mismatch", "exclusiveMinimum": "range-mismatch", "exclusiveMaximum": "range-mismatch",
                  "multipleOf": "range-mismatch", "pattern": "pattern-mismatch", "required": "missing-field"}
 NORMALIZE_BY_CODE = {"whitespace": "trim", "separator": "remove-spaces", "country-prefix": "strip-country-code",
-                     "lowercase": "upper", "lowercase-x": "upper"}
+                     "lowercase": "upper", "lowercase-x": "upper", "fullwidth": "halfwidth"}

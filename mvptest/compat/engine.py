@@ -14,9 +14,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
-from mvptest.compat.adapter import Adapter, copy_value, get_value
-from mvptest.compat.compare import EVIDENCE_KIND, ISSUE_KINDS, NORMALIZE_BY_CODE, CompatIssue, adapter_steps, compare_fields
+import json
+
+from mvptest.compat.adapter import Adapter, get_value
+from mvptest.compat.compare import (EVIDENCE_KIND, ISSUE_KINDS, NORMALIZE_BY_CODE, CompatIssue, FormatOptions, adapter_steps,
+                                    compare_fields)
 from mvptest.compat.fields import FieldInfo, field_table, leaf_fields
+from mvptest.compat.view import ConsumerView
 from mvptest.masking import Masker
 from mvptest.spec.meta import DATE_FORMATS
 from mvptest.spec.model import Interface, Requirement
@@ -60,6 +64,7 @@ class PairResult:
     notes: list[str] = field(default_factory=list)  # e.g. adapter steps that name fields the provider does not serve
     provider_fields: dict[str, FieldInfo] = field(default_factory=dict)  # after the adapter
     consumer_fields: dict[str, FieldInfo] = field(default_factory=dict)
+    view: ConsumerView | None = None  # the consumer's view of the provider: the one model every part reads
 
     @property
     def errors(self) -> list[CompatIssue]:
@@ -74,10 +79,22 @@ class PairResult:
     def compatible(self) -> bool:
         return not self.errors and not self.no_evidence
 
+    def _standard(self, bad: set[str]) -> list[str]:
+        return [f for f in self.required_fields if not any(f == b or f.startswith(b + "/") for b in bad)]
+
     @property
     def compatible_fields(self) -> list[str]:
-        bad = {i.field for i in self.errors}
-        return [f for f in self.required_fields if not any(b == f or f.startswith(b + "/") for b in bad)]
+        """Required fields on which the schemas agree, after the adapter: no issue of either severity (docs/compat.md)."""
+        return self._standard({i.field for i in self.issues if i.predicted})
+
+    @property
+    def data_standard_fields(self) -> list[str] | None:
+        """Required fields whose every sampled value the consumer accepts, leaving out the provider's own data
+        defects (values that break its own schema); None without evidence."""
+        if self.evidence is None:
+            return None
+        return self._standard({i.field for i in self.issues if i.failing - i.provider_defects > 0
+                               or (i.predicted and i.severity == "error" and not i.has_evidence)})
 
     @property
     def standardization_rate(self) -> float:
@@ -85,19 +102,36 @@ class PairResult:
             return 1.0
         return len(self.compatible_fields) / len(self.required_fields)
 
+    @property
+    def data_standardization_rate(self) -> float | None:
+        fields = self.data_standard_fields
+        if fields is None:
+            return None
+        return len(fields) / len(self.required_fields) if self.required_fields else 1.0
+
     def suggested_steps(self) -> list[dict[str, Any]]:
         """The adapter that removes what a mechanical adjustment can remove, on top of the one applied. It also copies
-        the fields the requirement reads under its own names (from:), so that the adapted view is the consumer's."""
+        the fields the requirement reads under other names (from:), so that the adapted view has the consumer's names
+        and the consumer reads them there whatever from: says."""
         base = list(self.adapter.steps) if self.adapter else []
-        copies = [{"copy": {"from": sp, "to": cp}} for cp, sp in self.sources.items()
-                  if cp != sp and "*" not in cp and "*" not in sp and not any(
-                      cp.startswith(c + "/") for c, s2 in self.sources.items() if c != s2 and c != cp)]
-        have = {(next(iter(s)), tuple(sorted(next(iter(s.values())).items()))) for s in base if isinstance(next(iter(s.values())), dict)}
-        copies = [c for c in copies if ("copy", tuple(sorted(c["copy"].items()))) not in have
-                  and ("rename", tuple(sorted(c["copy"].items()))) not in have]
-        if not adapter_steps(self.issues) and not base:
-            copies = []  # nothing to adjust: no adapter needed just for names the consumer maps itself
-        return base + copies + [s for s in adapter_steps(self.issues) if s not in base]
+        have = {step_key(s) for s in base}
+        new = [s for s in adapter_steps(self.issues) if step_key(s) not in have]
+        if not new and not base:
+            return []  # nothing to adjust: no adapter needed just for names the consumer maps itself
+        copies = []
+        if self.view is not None:
+            copies = [{"copy": {"from": m.source, "to": m.target}} for m in self.view.moves
+                      if not m.many and "*" not in m.target + m.source]
+        copies = [c for c in copies if step_key(c) not in have]
+        have |= {step_key(c) for c in copies}
+        return base + copies + [s for s in new if step_key(s) not in have]
+
+    def decisions(self) -> list[str]:
+        """What the departments must decide before the adapter is complete (a code with no consumer value, ...)."""
+        out = []
+        for i in self.issues:
+            out += [f"{i.field}: {d}" for d in i.decide]
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -111,6 +145,7 @@ class PairResult:
             "standardization_rate": round(self.standardization_rate, 4),
             "required_fields": len(self.required_fields),
             "compatible_fields": len(self.compatible_fields),
+            "standardization": self.standardization(),
             "errors": len(self.errors),
             "warnings": len(self.issues) - len(self.errors),
             "adapter": self.adapter.source if self.adapter else None,
@@ -119,24 +154,39 @@ class PairResult:
         }
         if self.evidence is not None:
             out["evidence"] = self.evidence.to_dict()
+        if self.decisions():
+            out["decide"] = self.decisions()
         return out
+
+    def standardization(self) -> dict[str, Any]:
+        """The rate by the schemas and, with evidence, by the data, side by side (docs/compat.md defines both)."""
+        out: dict[str, Any] = {"required_fields": len(self.required_fields),
+                               "schemas": {"rate": round(self.standardization_rate, 4), "fields": len(self.compatible_fields)}}
+        data = self.data_standard_fields
+        if data is not None:
+            out["data"] = {"rate": round(self.data_standardization_rate or 0.0, 4), "fields": len(data),
+                           "records": self.evidence.records if self.evidence else 0}
+        return out
+
+
+def step_key(step: dict[str, Any]) -> str:
+    """A step as text, to tell two steps apart (a map's values are a dict: not hashable)."""
+    return json.dumps(step, sort_keys=True, ensure_ascii=False, default=str)
 
 
 # --------------------------------------------------------------------------- static
 
 
 def static_check(provider: Interface, consumer: Requirement, adapter: Adapter | None = None) -> PairResult:
-    """Compare the schemas (after the adapter, when one is given)."""
+    """Compare the schemas: the consumer's requirement against its view of the provider (after the adapter)."""
     ptable = field_table(provider.response_schema)
-    notes = []
-    if adapter is not None:
-        notes = adapter.unknown_fields(ptable)
-        ptable = adapter.apply_fields(ptable)
+    notes = adapter.unknown_fields(ptable) if adapter is not None else []
     ctable = field_table(consumer.schema)
-    issues, sources = compare_fields(ptable, ctable)
+    view = ConsumerView.build(ptable, ctable, adapter)
+    issues = compare_fields(view, FormatOptions(provider.format_options, consumer.format_options))
     required = [f.pointer for f in leaf_fields(ctable) if f.effectively_required]
-    return PairResult(provider, consumer, issues, sources, required, adapter, notes=notes, provider_fields=ptable,
-                      consumer_fields=ctable)
+    return PairResult(provider, consumer, issues, view.sources, required, adapter, notes=notes, provider_fields=view.adapted,
+                      consumer_fields=ctable, view=view)
 
 
 def sensitive_in_consumer_terms(provider_sensitive: Iterable[str], adapter: Adapter | None,
@@ -186,44 +236,66 @@ class _Tally:
         self.suggestions: Counter = Counter()
         self.expected = ""
         self.provider_defects = 0  # records in which the provider's own schema is broken at this field too
+        self.causes: Counter = Counter()  # why the values fail, as the format explains it (country-prefix, ...)
 
 
 def consumer_view(record: Any, sources: dict[str, str]) -> Any:
-    """The provider record as the consumer reads it: its own field names filled from where they are served."""
-    if not isinstance(record, dict):
-        return record
-    moves = [(cp, sp) for cp, sp in sources.items() if cp != sp and not any(cp.startswith(c + "/") for c, s in sources.items()
-                                                                            if c != s and c != cp)]
-    if not moves:
-        return record
-    view = copy.deepcopy(record)
-    for cp, sp in moves:
-        try:
-            copy_value(view, sp, cp, only_missing=True)
-        except ValueError:
-            continue  # '*' at different places: the static comparison reports the field
-    return view
+    """A provider record as a consumer reads it through from: alone (no adapter); see ConsumerView.record."""
+    consumer = {cp: FieldInfo(cp, {"from": sp}, False) for cp, sp in sources.items()}
+    provider = {sp: FieldInfo(sp, {}, False) for sp in sources.values()}
+    return ConsumerView.build(provider, consumer).record(record)
 
 
 def _generic(pointer: str) -> str:
     return _INDEX_RE.sub("/*", pointer)
 
 
-def _inferred_step(field_name: str, err: FieldError) -> dict[str, Any] | None:
-    """An adjustment that the data suggests for an issue the schemas did not predict."""
+_CAUSES = {"country-prefix": "a +86 country prefix", "whitespace": "leading or trailing spaces",
+           "separator": "spaces or dashes inside", "lowercase": "lower-case letters", "lowercase-x": "a lower-case x",
+           "fullwidth": "full-width characters", "check-char": "a wrong check character", "birth-date": "a birth date that does not exist",
+           "not-a-date": "a date that does not exist", "division": "an unknown division code", "length": "the wrong length"}
+_FULLWIDTH = re.compile(r"[\uff01-\uff5e\u3000]")
+
+
+def _cause(err: FieldError) -> str:
+    """Why a value fails, in words a department reads ("a +86 country prefix"), when the value shows it."""
+    if err.code in _CAUSES:
+        return _CAUSES[err.code]
+    if isinstance(err.value, str) and _FULLWIDTH.search(err.value):
+        return "full-width characters"
+    if isinstance(err.value, str) and err.value != err.value.strip():
+        return "leading or trailing spaces"
+    return ""
+
+
+def _inferred_step(field_name: str, err: FieldError, cf: FieldInfo | None = None) -> dict[str, Any] | None:
+    """An adjustment the data suggests for a failing value: one a mechanical step can make pass."""
     from mvptest import formats
+    from mvptest.compat.adapter import _normalize
 
     value = err.value
     if err.kind == "format" and isinstance(value, str):
         if err.expected in DATE_FORMATS:
             other = formats.looks_like(value, exclude=err.expected)
             if other in DATE_FORMATS:
-                return {"date": {"field": field_name, "from": other, "to": err.expected}}
+                return {"date": {"field": field_name, "from": other, "to": err.expected,
+                                 **({"tz": "+08:00"} if "date-time" in (other, err.expected) else {})}}
         op = NORMALIZE_BY_CODE.get(err.code)
         if op:
             return {"normalize": {"field": field_name, "ops": [op]}}
+        if _FULLWIDTH.search(value):
+            known = formats.get(err.expected)
+            if known is not None and known.check(_normalize(value, ["halfwidth"])):
+                return {"normalize": {"field": field_name, "ops": ["halfwidth"]}}
         if value != value.strip():
             return {"normalize": {"field": field_name, "ops": ["trim"]}}
+    if err.kind == "pattern" and isinstance(value, str) and cf is not None and isinstance(cf.get("pattern"), str):
+        from mvptest.synth.regex import python_search
+
+        search = python_search(cf.get("pattern"))
+        for op in ("trim", "halfwidth", "remove-spaces", "strip-country-code", "upper"):
+            if search is not None and _normalize(value, [op]) != value and search(_normalize(value, [op])):
+                return {"normalize": {"field": field_name, "ops": [op]}}
     if err.kind == "type" and isinstance(value, str) and re.fullmatch(r"\s*-?\d+(\.\d+)?\s*", value):
         to = "integer" if "integer" in err.expected and "number" not in err.expected else "number"
         return {"convert": {"field": field_name, "to": to}}
@@ -238,11 +310,14 @@ class EvidenceCollector:
     def __init__(self, result: PairResult, *, mask: bool = True, max_examples: int = MAX_EXAMPLES, source: str = "records") -> None:
         self.result = result
         req = result.consumer
+        self.view = result.view or ConsumerView.build(result.provider_fields, result.consumer_fields, result.adapter)
         self.compiled = CompiledSchema(req.schema, format_options=req.format_options, sensitive=req.sensitive, mask=mask)
         self.masker: Masker = self.compiled.masker
         # What the provider marks sensitive is sensitive in the consumer's terms too: through the adapter's
         # copies and renames, and through from:.
         self.masker.add(sensitive_in_consumer_terms(result.provider.sensitive, result.adapter, result.sources))
+        provider_masker = Masker(result.provider.sensitive)
+        self.masker.add(cp for cp in self.view.sources if provider_masker.is_sensitive(self.view.origin(cp)))
         self.max_examples = max_examples
         self.adapter = result.adapter
         self.ctable = result.consumer_fields
@@ -261,20 +336,28 @@ class EvidenceCollector:
 
     def add(self, record: Any) -> None:
         original = record
-        if self.adapter is not None:
-            record = self.adapter.apply(record)
-        view = consumer_view(record, self.result.sources)
+        view = self.view.record(record)
         self.evidence.records += 1
         seen: set[tuple[str, str]] = set()
+        own: set[str] | None = None  # fields where the record breaks the provider's own schema
+
+        def defect(name: str) -> bool:
+            nonlocal own
+            origin = self.view.origin(name)
+            if not origin:
+                return False
+            if own is None:
+                own = {_generic(e.field) for e in self.provider_compiled.errors(original) if e.severity == "error"}
+            return any(o == origin or origin.startswith(o + "/") or o.startswith(origin + "/") for o in own)
+
         for name in self.unit_fields:
             found, value = get_value(view, name)
             if found and isinstance(value, (int, float)) and not isinstance(value, bool):
-                self._count((name, "format-mismatch"), value, name, "error", None, "")
+                self._count((name, "format-mismatch"), value, name, "error", None, "", defect=defect(name))
                 seen.add((name, "format-mismatch"))
         if self.compiled.is_valid(view):
             return
         failing = False
-        own: set[str] | None = None  # fields where the record breaks the provider's own schema
         for err in self.compiled.errors(view):
             if err.severity == "ignore":
                 continue
@@ -287,12 +370,8 @@ class EvidenceCollector:
                 continue
             seen.add(key)
             failing = failing or err.severity == "error"
-            self._count(key, err.value, err.field, err.severity, _inferred_step(name, err), err.suggestion, err.expected)
-            if key not in self.predicted:
-                if own is None:
-                    own = {_generic(e.field) for e in self.provider_compiled.errors(original) if e.severity == "error"}
-                if self.result.sources.get(name, name) in own:
-                    self.tallies[key].provider_defects += 1
+            self._count(key, err.value, err.field, err.severity, _inferred_step(name, err, self.ctable.get(name)),
+                        err.suggestion, err.expected, cause=_cause(err), defect=defect(name))
         if failing:
             self.evidence.failing_records += 1
 
@@ -305,11 +384,14 @@ class EvidenceCollector:
         return EVIDENCE_KIND.get(err.kind, "type-mismatch")
 
     def _count(self, key: tuple[str, str], value: Any, where: str, severity: str, step: dict[str, Any] | None,
-               suggestion: str, expected: str = "") -> None:
+               suggestion: str, expected: str = "", *, cause: str = "", defect: bool = False) -> None:
         tally = self.tallies.get(key)
         if tally is None:
             tally = self.tallies[key] = _Tally()
         tally.failing += 1
+        tally.provider_defects += defect
+        if cause:
+            tally.causes[cause] += 1
         tally.severities[severity] += 1
         tally.expected = tally.expected or expected
         if step:
@@ -337,38 +419,60 @@ class EvidenceCollector:
             tally = self.tallies.pop((issue.field, issue.kind), None)
             issue.has_evidence = True
             issue.checked = n
-            if tally is not None:
-                issue.failing = tally.failing
-                issue.examples = tally.examples
-                if tally.severities.get("error") and issue.severity != "error" and issue.kind != "optional-field" or (
-                        issue.kind == "optional-field" and tally.failing):
-                    issue.severity = "error"
-                    issue.message += f"; the data shows it in {tally.failing} of {n} records"
+            if tally is None:
+                if issue.severity == "warning":
+                    issue.suggestion = (f"no value failed in {n:,} records; " + issue.suggestion) if n else issue.suggestion
+                continue
+            issue.failing = tally.failing
+            issue.examples = tally.examples
+            issue.provider_defects = tally.provider_defects
+            if tally.severities.get("error") and issue.severity != "error" and issue.kind != "optional-field" or (
+                    issue.kind == "optional-field" and tally.failing):
+                issue.severity = "error"
+                issue.message += f"; the data shows it in {tally.failing} of {n} records"
+            self._data_shows(issue, tally, n)
         for (name, kind), tally in self.tallies.items():
             cf = self.ctable.get(name)
-            src = result.sources.get(name, name)
-            pf = self.ptable.get(src)
-            step = None
-            if tally.steps:
-                best, _ = tally.steps.most_common(1)[0]
-                step = tally.step_by_repr[best]
+            origin = self.view.origin(name)
+            pf = self.view.field(name)
+            step = _best_step(tally)
             severity = "error" if tally.severities.get("error") else "warning"
             suggestion = tally.suggestions.most_common(1)[0][0] if tally.suggestions else ""
-            provider_says = pf.describe() if pf else "not served"
             message = f"the data breaks the consumer's requirement in {tally.failing} of {n} records; the schemas did not predict it"
             if tally.provider_defects:
                 message += (f"; in {tally.provider_defects} of them the value breaks the provider's own schema too: "
                             "a data defect at the provider, not a format difference")
+            if tally.provider_defects == tally.failing:
+                suggestion = "ask the provider to correct the data: the values break its own schema"
             issue = CompatIssue(
-                name, src if pf else "", kind, severity, cf.describe() if cf else tally.expected, provider_says,
+                name, origin, kind, severity, cf.describe() if cf else tally.expected, pf.describe() if pf else "not served",
                 message, suggestion or ("apply the adapter step shown" if step else "ask the provider to correct the data"),
                 cf.title if cf else "", step, predicted=False, checked=n, failing=tally.failing, examples=tally.examples,
-                has_evidence=True, provider_defects=tally.provider_defects)
+                has_evidence=True, provider_defects=tally.provider_defects, provider_title=pf.title if pf else "")
+            self._data_shows(issue, tally, n)
             result.issues.append(issue)
         result.issues.sort(key=lambda i: (i.severity != "error", i.field,
                                           ISSUE_KINDS.index(i.kind) if i.kind in ISSUE_KINDS else 99))
         result.evidence = self.evidence
         return result
+
+    @staticmethod
+    def _data_shows(issue: CompatIssue, tally: _Tally, n: int) -> None:
+        """Keep the cause the data shows and, where the schemas gave no step, the step that removes it."""
+        if tally.causes:
+            cause, count = tally.causes.most_common(1)[0]
+            issue.data_shows = f"{cause} in {count:,} of {n:,} records"
+        step = _best_step(tally)
+        if step is not None and issue.step is None and tally.provider_defects < tally.failing:
+            issue.step = step
+            issue.suggestion = "the data shows the cause: apply the adapter step shown"
+
+
+def _best_step(tally: _Tally) -> dict[str, Any] | None:
+    if not tally.steps:
+        return None
+    best, _ = tally.steps.most_common(1)[0]
+    return tally.step_by_repr[best]
 
 
 class Sample:

@@ -37,14 +37,26 @@ class CompatReport:
         good = sum(len(p.compatible_fields) for p in self.pairs)
         return good / total if total else 1.0
 
+    @property
+    def data_standardization_rate(self) -> float | None:
+        """The same over the pairs checked with evidence: required fields whose every sampled value the consumer
+        accepts (the provider's own data defects left out); None when no pair has evidence."""
+        judged = [p for p in self.pairs if p.data_standard_fields is not None]
+        if not judged:
+            return None
+        total = sum(len(p.required_fields) for p in judged)
+        return sum(len(p.data_standard_fields or []) for p in judged) / total if total else 1.0
+
     def to_dict(self) -> dict[str, Any]:
-        out = {
+        out: dict[str, Any] = {
             "schema_version": 1,
             "compatible": self.compatible,
             "standardization_rate": round(self.standardization_rate, 4),
             "masked": self.masked,
             "pairs": [p.to_dict() for p in self.pairs],
         }
+        if self.data_standardization_rate is not None:
+            out["standardization_rate_data"] = round(self.data_standardization_rate, 4)
         if self.interrupted:
             out["interrupted"] = True
         return out
@@ -68,7 +80,34 @@ def _evidence_cell(issue: Any) -> str:
 
 
 def _field_cell(issue: Any) -> str:
-    return f"{issue.field} {issue.title}".strip()
+    """Both sides' names: the consumer's field and title, and the provider's own field it comes from."""
+    consumer = f"{issue.field} {issue.title}".strip()
+    if not issue.provider_field or (issue.provider_field == issue.field and issue.provider_title in ("", issue.title)):
+        return consumer
+    return f"{consumer} ← {issue.provider_field} {issue.provider_title}".strip()
+
+
+def _kind_cell(issue: Any) -> str:
+    return issue.kind + (f" ({issue.aspect})" if issue.aspect else "")
+
+
+def _fix_cell(issue: Any) -> str:
+    """The step that fixes it, or the decision it needs, or what the departments must agree on."""
+    text = issue.suggestion
+    if issue.decide:
+        text += "; DECIDE " + ", ".join(issue.decide)
+    if issue.data_shows and issue.data_shows not in text:
+        text += f" (the data shows {issue.data_shows})"
+    return text
+
+
+def _rate_text(p: PairResult) -> str:
+    text = (f"standardization rate {_pct(p.standardization_rate)} by the schemas ({len(p.compatible_fields)} of "
+            f"{len(p.required_fields)} required fields)")
+    data = p.data_standard_fields
+    if data is not None:
+        text += f", {_pct(p.data_standardization_rate or 0.0)} by the data ({len(data)} of {len(p.required_fields)})"
+    return text
 
 
 def _pct(x: float) -> str:
@@ -99,23 +138,24 @@ class ConsoleReporter:
         if p.issues:
             table = Table(show_lines=False, title_justify="left")
             evidence = p.evidence is not None
-            cols = ["field (consumer)", "kind", "consumer requires", "provider sends"]
+            cols = ["field (consumer ← provider)", "kind", "consumer requires", "provider sends"]
             if evidence:
                 cols += ["failing/checked", "examples (masked)" if self.masked else "examples"]
             for col in cols + ["suggestion"]:
                 table.add_column(col, overflow="fold")
             for i in p.issues:
-                kind = i.kind + (" (unit)" if i.aspect == "unit" else "") + (" [yellow](warning)[/]" if i.severity == "warning" else "")
+                kind = _kind_cell(i) + (" [yellow](warning)[/]" if i.severity == "warning" else "")
                 row = [_field_cell(i), kind, i.consumer, i.provider]
                 if evidence:
                     row += [_evidence_cell(i), ", ".join(i.examples)]
-                table.add_row(*row, i.suggestion)
+                table.add_row(*row, _fix_cell(i))
             out.print(table)
         verdict = "[green]compatible[/]" if p.compatible else (
             "[red]not judged[/]" if p.no_evidence and not p.errors else "[red]incompatible[/]")
         warnings = len(p.issues) - len(p.errors)
-        out.print(f"{verdict}: {len(p.errors)} errors, {warnings} warnings; standardization rate "
-                  f"{_pct(p.standardization_rate)} ({len(p.compatible_fields)} of {len(p.required_fields)} required fields)")
+        out.print(f"{verdict}: {len(p.errors)} errors, {warnings} warnings; {_rate_text(p)}")
+        for d in p.decisions():
+            out.print(f"[yellow]DECIDE[/] {d}")
         out.print()
 
     def matrix(self, report: CompatReport) -> None:
@@ -131,7 +171,9 @@ class ConsoleReporter:
         self.out.print(table)
         verdict = "[green]all pairs compatible[/]" if report.compatible else (
             f"[red]{sum(not p.compatible for p in report.pairs)} of {len(report.pairs)} pairs incompatible[/]")
-        self.out.print(f"{verdict}; standardization rate {_pct(report.standardization_rate)} over every pair")
+        data = report.data_standardization_rate
+        self.out.print(f"{verdict}; standardization rate {_pct(report.standardization_rate)} by the schemas over every pair"
+                       + (f", {_pct(data)} by the data" if data is not None else ""))
 
 
 # --------------------------------------------------------------------------- files
@@ -151,8 +193,11 @@ _SEVERITY_ZH = {"error": "错误 error", "warning": "警告 warning"}
 def render_markdown(report: CompatReport) -> str:
     lines = ["# 接口字段格式问题报告 Format-issue report", ""]
     verdict = "compatible" if report.compatible else "**incompatible**"
+    data = report.data_standardization_rate
     lines += [f"{len(report.pairs)} provider/consumer pair(s): {verdict}; standardization rate "
-              f"{_pct(report.standardization_rate)}." + (" Examples are masked." if report.masked else ""), ""]
+              f"{_pct(report.standardization_rate)} by the schemas" + (f", {_pct(data)} by the data" if data is not None else "")
+              + " (标准化率: the share of the consumer's required fields served in its format; docs/compat.md)."
+              + (" Examples are masked." if report.masked else ""), ""]
     if len(report.pairs) > 1:
         lines += ["| consumer | provider | compatible | errors | warnings | standardization rate |", "|---|---|---|---:|---:|---:|"]
         for p in report.pairs:
@@ -177,8 +222,9 @@ def render_markdown(report: CompatReport) -> str:
         if p.no_evidence:
             lines.append("- **no usable record**: the evidence cannot support a verdict")
         lines.append(f"- 结论 verdict: {'compatible 兼容' if p.compatible else '**incompatible 不兼容**'}, {len(p.errors)} errors, "
-                     f"{len(p.issues) - len(p.errors)} warnings; standardization rate {_pct(p.standardization_rate)} "
-                     f"({len(p.compatible_fields)} of {len(p.required_fields)} required fields)")
+                     f"{len(p.issues) - len(p.errors)} warnings; {_rate_text(p)}")
+        for d in p.decisions():
+            lines.append(f"- **DECIDE 待决定**: {_md(d)}")
         lines.append("")
         if not p.issues:
             lines += ["No format issues.", ""]
@@ -187,20 +233,25 @@ def render_markdown(report: CompatReport) -> str:
         for i in p.issues:
             by_field.setdefault(i.field, []).append(i)
         for name, issues in by_field.items():
-            title = issues[0].title
-            lines += [f"### `{name}` {_md(title)}".rstrip(), ""]
+            first = issues[0]
+            head = f"### 需求方 consumer `{name}` {_md(first.title)}".rstrip()
+            if first.provider_field:
+                head += f" ← 提供方 provider `{first.provider_field}` {_md(first.provider_title)}".rstrip()
+            else:
+                head += " ← 提供方未提供 not served"
+            lines += [head, ""]
             lines += ["| 问题类型 kind | 级别 severity | 需求方要求 consumer requires | 提供方实际 provider sends | "
-                      "出现频次 how often | 示例（已脱敏） examples | 建议调整 suggested adjustment |",
+                      "出现频次 how often | 示例（已脱敏） examples | 调整或决定 step or decision |",
                       "|---|---|---|---|---|---|---|"]
             for i in issues:
                 often = (f"{i.failing:,} of {i.checked:,} records" if i.has_evidence else "by the schemas") + (
-                    "" if i.predicted else " (the schemas did not predict it)") + (
+                    "" if i.predicted else " (only the data shows it)") + (
                     f"; {i.provider_defects:,} break the provider's own schema (a data defect at the provider)"
                     if i.provider_defects else "")
+                fix = _fix_cell(i) + (f" — step: `{_step_text(i.step)}`" if i.step else "")
                 lines.append("| " + " | ".join(_md(x) for x in (
-                    i.kind + (" (unit)" if i.aspect == "unit" else ""), _SEVERITY_ZH.get(i.severity, i.severity),
-                    i.consumer, i.provider, often,
-                    ", ".join(f"`{e}`" for e in i.examples), i.suggestion)) + " |")
+                    _kind_cell(i), _SEVERITY_ZH.get(i.severity, i.severity), i.consumer, i.provider, often,
+                    ", ".join(f"`{e}`" for e in i.examples), fix)) + " |")
             lines.append("")
         steps = p.suggested_steps()
         if steps and not p.compatible:
@@ -209,13 +260,17 @@ def render_markdown(report: CompatReport) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _step_text(step: dict[str, Any]) -> str:
+    return json.dumps(step, ensure_ascii=False)
+
+
 def write_markdown(report: CompatReport, path: Path) -> None:
     atomic.write_text(path, render_markdown(report))
 
 
-CSV_COLUMNS = ["consumer_department", "consumer", "provider_department", "provider", "field", "title", "kind", "aspect",
-               "severity", "consumer_requires", "provider_sends", "checked", "failing", "examples", "suggestion",
-               "predicted_by_schemas"]
+CSV_COLUMNS = ["consumer_department", "consumer", "provider_department", "provider", "field", "title", "provider_field",
+               "provider_title", "kind", "aspect", "severity", "consumer_requires", "provider_sends", "checked", "failing",
+               "breaks_provider_schema", "examples", "suggestion", "adapter_step", "decide", "data_shows", "predicted_by_schemas"]
 
 
 def _cell(text: Any) -> Any:
@@ -233,9 +288,11 @@ def write_csv(report: CompatReport, path: Path) -> None:
         for i in p.issues:
             writer.writerow([_cell(x) for x in (
                 p.consumer.department.name or p.consumer.department.id, p.consumer.key,
-                p.provider.department.name or p.provider.department.id, p.provider.key, i.field, i.title, i.kind, i.aspect,
-                i.severity, i.consumer, i.provider, i.checked if i.has_evidence else "", i.failing if i.has_evidence else "",
-                " | ".join(i.examples), i.suggestion, "yes" if i.predicted else "no",
+                p.provider.department.name or p.provider.department.id, p.provider.key, i.field, i.title, i.provider_field,
+                i.provider_title, i.kind, i.aspect, i.severity, i.consumer, i.provider, i.checked if i.has_evidence else "",
+                i.failing if i.has_evidence else "", i.provider_defects if i.has_evidence else "", " | ".join(i.examples),
+                i.suggestion, _step_text(i.step) if i.step else "", "; ".join(i.decide), i.data_shows,
+                "yes" if i.predicted else "no",
             )])
     # UTF-8 with BOM so that Excel on Chinese Windows opens it without mojibake.
     atomic.write_text(path, buf.getvalue(), encoding="utf-8-sig")
@@ -251,20 +308,19 @@ def render_adapter(p: PairResult) -> str:
 
     steps = p.suggested_steps()
     adapter = Adapter(steps, p.provider.key, p.consumer.key)
-    undecided = [(s["map"]["field"], k) for s in steps if "map" in s for k, v in s["map"]["values"].items() if v is None]
-    manual = [i for i in p.errors if not i.step]
+    undecided = p.decisions()
+    manual = [i for i in p.issues if not i.step and (i.severity == "error" or not i.predicted)]
     head = [
         f"# Adapter: {p.provider.department.name or p.provider.department.id} {p.provider.key} -> "
         f"{p.consumer.department.name or p.consumer.department.id} {p.consumer.key}",
         "# Written by mvptest compat --suggest-adapter. Steps run in order on every provider record;",
         "# check it with: mvptest compat PROVIDER_SPEC CONSUMER_SPEC --adapter THIS_FILE",
     ]
-    if undecided:
-        head.append("# DECIDE: these provider values have no consumer code yet (null): "
-                    + ", ".join(f"{f} {v!r}" for f, v in undecided))
+    for d in undecided:
+        head.append(f"# DECIDE: {d} (a null in a map has no consumer code yet: write one, or the value stays null)")
     if manual:
-        head.append("# Not adjustable by an adapter (needs the departments to agree): "
-                    + "; ".join(f"{i.field} {i.kind}" for i in manual))
+        head.append("# Not adjustable by an adapter (the departments must agree):")
+        head += [f"#   {i.field} {i.kind}{' (' + i.aspect + ')' if i.aspect else ''}: {i.suggestion}" for i in manual]
     body = yaml.safe_dump(adapter.to_dict(), allow_unicode=True, sort_keys=False, default_flow_style=None, width=110)
     return "\n".join(head) + "\n" + body
 
