@@ -9,6 +9,10 @@ An adapter file (YAML or JSON, kind: adapter) lists steps applied in order to ev
     map:       {field: /status, values: {存续: "01", 在业: "01"}}
     convert:   {field: /gender, to: integer}
     normalize: {field: /enterpriseName, ops: [trim, fullwidth-parentheses]}
+    pick:      {from: /contributions/*/amount, to: /latestContributionAmount, choose: latest, by: period}
+    prefix:    {field: /insuredRegion, length: 6}
+
+A date step cuts a date-time in the consumer's time zone (``tz``, default +08:00), never the text.
 
 Each step also says how it changes the provider's schema, so that a comparison can run on the adapted view.
 """
@@ -16,13 +20,15 @@ Each step also says how it changes the provider's schema, so that a comparison c
 from __future__ import annotations
 
 import copy
+import datetime
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
-from mvptest.compat.fields import FieldInfo, clone_table
+from mvptest.compat.fields import FieldInfo, _json_type, clone_table
 from mvptest.validation.readers import put_value as set_value
 from mvptest.errors import SpecError
 
@@ -112,23 +118,72 @@ _WIDE = str.maketrans({"(": "（", ")": "）"})
 _NARROW = str.maketrans({"（": "(", "）": ")"})
 
 
-def _date(value: Any, src: str, dst: str) -> Any:
+DEFAULT_TZ = "+08:00"
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATETIME_RE = re.compile(r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)([Zz]|[+-]\d{2}(?::?\d{2})?)?")
+
+
+@lru_cache(maxsize=64)
+def parse_tz(text: str) -> datetime.timezone:
+    """``+08:00``, ``-05:00`` or ``Z`` as a fixed offset; ValueError past +-14:00 or with minutes over 59."""
+    if text in ("Z", "z"):
+        return datetime.timezone.utc
+    m = re.fullmatch(r"([+-])(\d{2}):(\d{2})", text)
+    if not m or int(m.group(3)) > 59 or int(m.group(2)) * 60 + int(m.group(3)) > 14 * 60:
+        raise ValueError(f"{text!r} is not a UTC offset from -14:00 to +14:00 (write +08:00, -05:00 or Z)")
+    minutes = int(m.group(2)) * 60 + int(m.group(3))
+    return datetime.timezone(datetime.timedelta(minutes=-minutes if m.group(1) == "-" else minutes))
+
+
+def parse_datetime(value: str, tz: datetime.timezone) -> datetime.datetime | None:
+    """An RFC 3339-like date-time (T, t or a space; fractions; Z, z or an offset) as an aware datetime.
+    Without an offset the time is taken as local in ``tz``. None when the text is no date-time."""
+    m = _DATETIME_RE.fullmatch(value.strip())
+    if not m:
+        return None
+    day, clock, offset = m.groups()
+    if "." in clock:  # fromisoformat takes at most 6 fraction digits
+        whole, frac = clock.split(".")
+        clock = f"{whole}.{frac[:6]}"
+    offset = (offset or "").upper().replace("Z", "+00:00")
+    if offset and ":" not in offset:
+        offset = offset[:3] + ":" + (offset[3:] or "00")
+    try:
+        dt = datetime.datetime.fromisoformat(f"{day}T{clock}{offset}")
+    except ValueError:
+        return None
+    return dt if dt.tzinfo else dt.replace(tzinfo=tz)
+
+
+def _real_day(value: str, src: str) -> datetime.date | None:
+    try:
+        if src == "date" and _DATE_RE.fullmatch(value):
+            return datetime.date.fromisoformat(value)
+        if src == "date-compact" and re.fullmatch(r"\d{8}", value):
+            return datetime.date(int(value[:4]), int(value[4:6]), int(value[6:]))
+    except ValueError:
+        pass
+    return None
+
+
+def date_value(value: Any, src: str, dst: str, tz: str = DEFAULT_TZ) -> Any:
+    """One date step on one value: a date-time becomes the date it is in ``tz``; a date becomes midnight in ``tz``.
+    A value not in the source format is returned unchanged (the check reports it)."""
     if not isinstance(value, str):
         return value
-    digits = None
-    if src == "date" and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        digits = value.replace("-", "")
-    elif src == "date-compact" and re.fullmatch(r"\d{8}", value):
-        digits = value
-    elif src == "date-time" and re.match(r"\d{4}-\d{2}-\d{2}[T ]", value):
-        digits = value[:10].replace("-", "")
-    if digits is None:
-        return value  # not in the source format: left for the check to report
+    zone = parse_tz(tz)
+    if src == "date-time":
+        dt = parse_datetime(value, zone)
+        day = dt.astimezone(zone).date() if dt is not None else None
+    else:
+        day = _real_day(value, src)
+    if day is None:
+        return value
     if dst == "date-compact":
-        return digits
+        return day.strftime("%Y%m%d")
     if dst == "date":
-        return f"{digits[:4]}-{digits[4:6]}-{digits[6:]}"
-    return f"{digits[:4]}-{digits[4:6]}-{digits[6:]}T00:00:00+08:00"
+        return day.isoformat()
+    return f"{day.isoformat()}T00:00:00{'Z' if tz in ('Z', 'z') else tz}"
 
 
 def _scale(value: Any, factor: float, integer: bool, ndigits: int | None) -> Any:
@@ -181,6 +236,98 @@ def _normalize(value: Any, ops: list[str]) -> Any:
     return value
 
 
+def prefix_value(value: Any, length: int) -> Any:
+    """The first ``length`` characters of a string; other values and shorter strings unchanged."""
+    return value[:length] if isinstance(value, str) and len(value) > length else value
+
+
+def pick_split(src: str) -> tuple[str, str]:
+    """``/contributions/*/amount`` -> (``/contributions``, ``/amount``): the array and the path inside an item.
+    ValueError unless the pointer goes through exactly one '*'."""
+    tokens = _tokens(src)
+    stars = tokens.count("*")
+    if stars != 1:
+        raise ValueError(f"from must go through exactly one array ('*'), {src} has {stars}")
+    i = tokens.index("*")
+    array = "".join("/" + t.replace("~", "~0").replace("/", "~1") for t in tokens[:i])
+    return array, src[len(array) + 2:]
+
+
+def by_pointer(by: str) -> str:
+    """The item key that orders a pick (``period``, ``/period`` or ``payment/paidAt``) as a relative pointer."""
+    return by if by.startswith("/") else "/" + by
+
+
+def order_key(value: Any, tz: datetime.timezone) -> tuple[str, Any] | None:
+    """What orders items by one of their values: ("n", number) or ("t", an aware instant) for a date-time, a date,
+    a date-compact, a year-month (YYYYMM, YYYY-MM) or a year, midnight in ``tz`` for those without a time.
+    None when the value cannot be ordered (the item is skipped)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return ("n", value)
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    dt = parse_datetime(text, tz)
+    if dt is not None:
+        return ("t", dt)
+    m = (re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", text) or re.fullmatch(r"(\d{4})(\d{2})(\d{2})", text)
+         or re.fullmatch(r"(\d{4})-?(\d{2})()", text) or re.fullmatch(r"(\d{4})()()", text))
+    if not m:
+        return None
+    try:
+        day = datetime.date(int(m.group(1)), int(m.group(2) or 1), int(m.group(3) or 1))
+    except ValueError:
+        return None
+    return ("t", datetime.datetime(day.year, day.month, day.day, tzinfo=tz))
+
+
+def pick_value(record: Any, args: dict[str, Any]) -> tuple[bool, Any]:
+    """(found, value): the chosen item's value, or (False, None) when there is none to pick (the target stays absent)."""
+    array, rel = pick_split(args["from"])
+    found, items = get_value(record, array)
+    if not found or not isinstance(items, list) or not items:
+        return False, None
+    choose = args["choose"]
+    if isinstance(choose, int) and not isinstance(choose, bool):
+        if not -len(items) <= choose < len(items):
+            return False, None
+        item = items[choose]
+    elif choose == "first":
+        item = items[0]
+    elif choose == "last":
+        item = items[-1]
+    else:
+        item = _ordered_pick(items, by_pointer(str(args["by"])), parse_tz(str(args.get("tz", DEFAULT_TZ))), choose)
+        if item is None:
+            return False, None
+    found, value = get_value(item, rel)
+    if not found or value is None:
+        return False, None
+    return True, copy.deepcopy(value)
+
+
+def _ordered_pick(items: list[Any], by: str, tz: datetime.timezone, choose: str) -> Any:
+    """The latest (or earliest) item by its ``by`` value; a tie goes to the later (earlier) item in the array."""
+    keyed = []
+    for item in items:
+        found, value = get_value(item, by)
+        key = order_key(value, tz) if found else None
+        if key is not None:
+            keyed.append((key, item))
+    kinds = {k[0] for k, _ in keyed}
+    kind = "t" if "t" in kinds else "n"  # numbers and dates do not order each other: dates win
+    keyed = [(k[1], item) for k, item in keyed if k[0] == kind]
+    if not keyed:
+        return None
+    best = keyed[0]
+    for entry in keyed[1:]:
+        if (entry[0] >= best[0]) if choose == "latest" else (entry[0] < best[0]):
+            best = entry
+    return best[1]
+
+
 # --------------------------------------------------------------------------- the adapter
 
 
@@ -201,17 +348,21 @@ class Adapter:
             if kind in ("copy", "rename"):
                 copy_value(out, args["from"], args["to"], move=kind == "rename")
             elif kind == "date":
-                _transform(out, args["field"], lambda v, a=args: _date(v, a["from"], a["to"]))
+                _transform(out, args["field"], lambda v, a=args: date_value(v, a["from"], a["to"], a.get("tz", DEFAULT_TZ)))
             elif kind == "scale":
                 _transform(out, args["field"], lambda v, a=args: _scale(v, float(a["factor"]), bool(a.get("integer")), a.get("round")))
             elif kind == "map":
-                values = args["values"]
-                _transform(out, args["field"], lambda v, m=values, a=args: m.get(map_key(v), a.get("default", v))
-                           if map_key(v) in m or "default" in a else v)
+                _transform(out, args["field"], lambda v, a=args: mapped_value(v, a))
             elif kind == "convert":
                 _transform(out, args["field"], lambda v, a=args: convert_value(v, a["to"]))
             elif kind == "normalize":
                 _transform(out, args["field"], lambda v, a=args: _normalize(v, list(a["ops"])))
+            elif kind == "prefix":
+                _transform(out, args["field"], lambda v, a=args: prefix_value(v, int(a["length"])))
+            elif kind == "pick":
+                found, value = pick_value(out, args)
+                if found:
+                    set_value(out, args["to"], value)
         return out
 
     def unknown_fields(self, table: dict[str, FieldInfo]) -> list[str]:
@@ -220,12 +371,18 @@ class Adapter:
         known = set(table)
         for i, step in enumerate(self.steps, start=1):
             (kind, args), = step.items()
-            name = args["from"] if kind in ("copy", "rename") else args["field"]
-            if name not in known:
+            name = args["from"] if kind in ("copy", "rename", "pick") else args["field"]
+            served = name in known
+            if kind == "pick" and not served:
+                array, rel = pick_split(name)
+                served = rel == "" and array in known  # an array of plain values has no entry for its items
+            if not served:
                 notes.append(f"adapter step {i} ({kind}) names {name}, which the provider does not serve: it changes nothing")
-            if kind in ("copy", "rename"):
+            if kind in ("copy", "rename", "pick"):
                 src, dst = args["from"], args["to"]
                 known |= {dst + p[len(src):] for p in known if p == src or p.startswith(src + "/")}
+                if kind == "pick" and served:
+                    known.add(dst)
         return notes
 
     def apply_fields(self, table: dict[str, FieldInfo]) -> dict[str, FieldInfo]:
@@ -241,6 +398,9 @@ class Adapter:
                     table[new] = FieldInfo(new, copy.deepcopy(f.schema), f.required, f.parent_required, f.title)
                     if kind == "rename":
                         del table[p]
+                continue
+            if kind == "pick":
+                _pick_fields(table, args)
                 continue
             f = table.get(args["field"])
             if f is None:
@@ -258,12 +418,9 @@ class Adapter:
                     if isinstance(s.get(key), (int, float)):
                         s[key] = s[key] * float(args["factor"])
             elif kind == "map":
-                values = args["values"]
                 if "enum" in s:
-                    s["enum"] = _unique([values.get(map_key(v), args.get("default", v)) if map_key(v) in values or "default" in args
-                                         else v for v in s["enum"]])
-                    types = {("integer" if isinstance(v, int) and not isinstance(v, bool) else "number" if isinstance(v, float)
-                              else "string") for v in s["enum"]}
+                    s["enum"] = _unique([mapped_value(v, args) for v in s["enum"]])
+                    types = {_json_type(v) for v in s["enum"]}
                     s["type"] = sorted(types)[0] if len(types) == 1 else sorted(types)
             elif kind == "convert":
                 s["type"] = args["to"]
@@ -271,6 +428,8 @@ class Adapter:
                     s["enum"] = _unique([convert_value(v, args["to"]) for v in s["enum"]])
             elif kind == "normalize":
                 s.setdefault("x-normalized", []).extend(args["ops"])
+            elif kind == "prefix":
+                _prefix_schema(s, int(args["length"]))
         return table
 
     def to_dict(self) -> dict[str, Any]:
@@ -281,6 +440,93 @@ class Adapter:
             out["consumer"] = self.consumer
         out["steps"] = self.steps
         return out
+
+
+# a prefix of this many characters of a code in this format is a code in that one
+_PREFIX_FORMATS = {("cn-stats-division", 6): "cn-admin-division", ("cn-resident-id", 6): "cn-admin-division"}
+
+
+def _prefix_schema(s: dict[str, Any], n: int) -> None:
+    """A string schema as a prefix step of ``n`` characters leaves it: lengths, pattern, enum, format."""
+    for key in ("minLength", "maxLength"):
+        if isinstance(s.get(key), int) and s[key] > n:
+            s[key] = n
+    if isinstance(s.get("pattern"), str) and _min_width(s["pattern"]) > n:
+        del s["pattern"]  # it asked for more characters than the prefix keeps
+    if isinstance(s.get("enum"), list):
+        s["enum"] = _unique([prefix_value(v, n) for v in s["enum"]])
+    fmt = s.get("format")
+    if isinstance(fmt, str) and fmt in {f for f, _ in _PREFIX_FORMATS}:
+        if (fmt, n) in _PREFIX_FORMATS:
+            s["format"] = _PREFIX_FORMATS[(fmt, n)]
+        else:
+            del s["format"]  # a 9-digit township prefix of a statistical code is no format we know
+
+
+def _min_width(pattern: str) -> int:
+    """The fewest characters a regular expression can match (0 when Python cannot read it)."""
+    import re._parser as parser  # the standard library's own parser: getwidth() is its (min, max) length
+
+    try:
+        return int(parser.parse(pattern).getwidth()[0])
+    except (re.error, RecursionError, OverflowError):  # ECMA-only syntax Python cannot read: keep the pattern
+        return 0
+
+
+def _pick_fields(table: dict[str, FieldInfo], args: dict[str, Any]) -> None:
+    """The target of a pick step gets the item value's schema; it is required only when the array always holds
+    the chosen item with the value (minItems and required keys), as the array itself is required."""
+    src, dst = args["from"], args["to"]
+    array, rel = pick_split(src)
+    arr = table.get(array)
+    if arr is None:
+        return
+    item = table.get(src)
+    if item is None and rel == "":
+        items = arr.schema.get("items")
+        item = FieldInfo(src, copy.deepcopy(items) if isinstance(items, dict) and "$ref" not in items else {}, True, True)
+    if item is None:
+        return
+    schema = copy.deepcopy(item.schema)
+    types = schema.get("type")
+    if isinstance(types, list) and "null" in types:  # a null value is never written: the target stays absent
+        types = [t for t in types if t != "null"]
+        schema["type"] = types[0] if len(types) == 1 else types
+    choose = args["choose"]
+    needed = (choose + 1 if choose >= 0 else -choose) if isinstance(choose, int) else 1
+    always = (isinstance(arr.schema.get("minItems"), int) and arr.schema["minItems"] >= needed
+              and "null" not in arr.types and _required_in_item(table, array, rel)
+              and (choose not in ("latest", "earliest") or _required_in_item(table, array, by_pointer(str(args["by"])))))
+    inside = [(p, f) for p, f in table.items() if p.startswith(src + "/")]  # the keys of an object item
+    for p in [p for p in table if p == dst or p.startswith(dst + "/")]:
+        del table[p]
+    target = FieldInfo(dst, schema, arr.required if always else False, arr.parent_required, item.title or arr.title)
+    table[dst] = target
+    for p, f in inside:
+        new = dst + p[len(src):]
+        table[new] = FieldInfo(new, copy.deepcopy(f.schema), f.required, target.effectively_required and f.parent_required,
+                               f.title)
+
+
+def _required_in_item(table: dict[str, FieldInfo], array: str, rel: str) -> bool:
+    """Every key on the way from an array item to ``rel`` is required (and not nullable) in the item's schema."""
+    pointer = array + "/*"
+    for token in rel.split("/")[1:]:
+        pointer += "/" + token
+        f = table.get(pointer)
+        if f is None or not f.required or "null" in f.types:
+            return False
+    return True
+
+
+def mapped_value(value: Any, args: dict[str, Any]) -> Any:
+    """What a map step makes of one value. A value mapped to null is one whose consumer code is not decided yet
+    (DECIDE in a suggested adapter): it is left as it is, so that the check names the value, not a null."""
+    values = args["values"]
+    key = map_key(value)
+    if key in values:
+        return value if values[key] is None else values[key]
+    return args["default"] if "default" in args else value
 
 
 def map_key(value: Any) -> str:
@@ -311,19 +557,71 @@ def load_adapter(path: Path) -> Adapter:
                                 "is not an adapter (kind: adapter)", "write the file with mvptest compat --suggest-adapter"))
         raise SpecError(problems)
     problems.extend(_structure_problems(doc, ADAPTER_DOC))
-    steps = doc.data.get("steps")
-    for i, step in enumerate(steps if isinstance(steps, list) else []):  # a wrong shape is reported above
-        if isinstance(step, dict) and len(step) == 1:
-            (kind, args), = step.items()
-            if kind == "date" and isinstance(args, dict) and args.get("from") == args.get("to"):
-                problems.append(Problem(doc.locate(f"/steps/{i}/date"), "a date step must change the format (from == to)"))
-            if kind in ("copy", "rename") and isinstance(args, dict) and all(isinstance(args.get(k), str) for k in ("from", "to")):
-                try:
-                    star_split(args["from"], args["to"])
-                except ValueError as exc:
-                    problems.append(Problem(doc.locate(f"/steps/{i}/{kind}"), str(exc),
-                                            "copy inside array items: from: /items/*/a, to: /items/*/b"))
+    problems.extend(step_problems(doc))
     if problems:
         raise SpecError(problems)
     data = doc.data
     return Adapter(list(data.get("steps") or []), str(data.get("provider", "")), str(data.get("consumer", "")), str(path))
+
+
+def step_problems(doc: Any) -> list[Any]:
+    """What the shape of an adapter cannot say about its steps, each located at its line (spec check may call it too)."""
+    from mvptest.errors import Problem
+
+    problems = []
+    steps = doc.data.get("steps") if isinstance(doc.data, dict) else None
+    for i, step in enumerate(steps if isinstance(steps, list) else []):  # a wrong shape is reported by the shape
+        if not (isinstance(step, dict) and len(step) == 1):
+            continue
+        (kind, args), = step.items()
+        if not isinstance(args, dict):
+            continue
+        if kind == "date" and args.get("from") == args.get("to"):
+            problems.append(Problem(doc.locate(f"/steps/{i}/date"), "a date step must change the format (from == to)"))
+        tz = args.get("tz")
+        if isinstance(tz, int) and not isinstance(tz, bool):  # YAML 1.1 reads an unquoted +10:00 as 600 (base 60)
+            sign, minutes = ("-" if tz < 0 else "+"), abs(tz)
+            text = f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+            problems.append(Problem(doc.locate(f"/steps/{i}/{kind}/tz"),
+                                    f"tz was read as the number {tz}: YAML takes an unquoted {text} for minutes",
+                                    f"quote the offset: tz: '{text}'"))
+        if isinstance(tz, str):
+            try:
+                parse_tz(args["tz"])
+            except ValueError as exc:
+                problems.append(Problem(doc.locate(f"/steps/{i}/{kind}/tz"), str(exc)))
+        if kind == "pick":
+            problems.extend(_pick_problems(doc, f"/steps/{i}/pick", args))
+        if kind in ("copy", "rename") and all(isinstance(args.get(k), str) for k in ("from", "to")):
+            try:
+                star_split(args["from"], args["to"])
+            except ValueError as exc:
+                problems.append(Problem(doc.locate(f"/steps/{i}/{kind}"), str(exc),
+                                        "copy inside array items: from: /items/*/a, to: /items/*/b"))
+    return problems
+
+
+def _pick_problems(doc: Any, where: str, args: dict[str, Any]) -> list[Any]:
+    """What the shape cannot say about a pick step: one '*' in from, none in to, by exactly when it orders."""
+    from mvptest.errors import Problem
+
+    out = []
+    example = "for example pick: {from: /contributions/*/amount, to: /latestContributionAmount, choose: latest, by: period}"
+    if isinstance(args.get("from"), str):
+        try:
+            pick_split(args["from"])
+        except ValueError as exc:
+            out.append(Problem(doc.locate(f"{where}/from"), str(exc), example))
+    if isinstance(args.get("to"), str) and "*" in _tokens(args["to"]):
+        out.append(Problem(doc.locate(f"{where}/to"), f"to names one value and cannot go through an array ('*'): {args['to']}",
+                           example))
+    choose, by = args.get("choose"), args.get("by")
+    if choose in ("latest", "earliest") and by is None:
+        out.append(Problem(doc.locate(where), f"choose: {choose} needs by: the item key whose value orders the items",
+                           example))
+    if by is not None and (choose in ("first", "last") or (isinstance(choose, int) and not isinstance(choose, bool))):
+        out.append(Problem(doc.locate(f"{where}/by"), f"by orders items only for choose: latest or earliest, not {choose}",
+                           "drop by, or choose latest or earliest"))
+    if isinstance(by, str) and "*" in by:
+        out.append(Problem(doc.locate(f"{where}/by"), f"by names a key inside one item and cannot hold '*': {by}", example))
+    return out

@@ -18,7 +18,8 @@ ISSUE_KINDS = ("missing-field", "optional-field", "type-mismatch", "format-misma
 # value in the first unit = value in the second unit / factor; scale by the factor to go from first to second
 UNIT_FACTORS = {("万元", "元"): 10000, ("元", "万元"): 0.0001, ("元", "分"): 100, ("分", "元"): 0.01,
                 ("万元", "分"): 1_000_000, ("分", "万元"): 0.000001, ("千元", "元"): 1000, ("元", "千元"): 0.001}
-_STEP_ORDER = {"copy": 0, "rename": 0, "convert": 1, "date": 2, "scale": 3, "map": 4, "normalize": 5}
+# The order that composes: names first (a pick writes one), then text clean-up, then types, formats, units, codes.
+_STEP_ORDER = {"copy": 0, "rename": 0, "pick": 1, "normalize": 2, "convert": 3, "date": 4, "prefix": 4, "scale": 5, "map": 6}
 
 
 @dataclass
@@ -131,10 +132,13 @@ def compare_fields(view: "ConsumerView", options: "FormatOptions | None" = None)
                                           "ask the provider to always send it, or make it optional for the consumer", cf.title,
                                           provider_title=pf.title))
             continue  # an object that groups fields: its leaves are compared
-        found = _compare_one(cp, cf, origin, pf, options)
         move = view.many(cp)
-        if move is not None:
-            found = _cardinality(cp, cf, origin, pf, move, view) + [i for i in found if i.kind != "type-mismatch"]
+        if move is None:
+            found = _compare_one(cp, cf, origin, pf, options)
+        else:  # a list where one value is wanted: the pick, then what the chosen item still needs
+            item = view.adapted[view.sources[cp]]
+            found = _cardinality(cp, cf, origin, pf, move, view) + [
+                i for i in _compare_one(cp, cf, origin, item, options) if i.kind not in ("type-mismatch", "optional-field")]
         issues.extend(found)
     issues.sort(key=lambda i: (i.severity != "error", i.field, ISSUE_KINDS.index(i.kind) if i.kind in ISSUE_KINDS else 99))
     return issues
@@ -172,7 +176,7 @@ def _cardinality(cp: str, cf: FieldInfo, origin: str, pf: FieldInfo, move: Any, 
     return [CompatIssue(
         cp, origin, "type-mismatch", "error", " or ".join(sorted(_types(cf))) or "one value", f"a list ({array})",
         f"the consumer wants one value; the provider serves a list of them ({move.source})",
-        f"pick one element: {how}" if fits else "pick one element, then convert it", step, cf.title, aspect="cardinality",
+        f"pick one element: {how}" if fits else "pick one element, then convert it", cf.title, step, aspect="cardinality",
         provider_title=pf.title, decide=[] if by else [f"which element of {array} {cp} takes (the last is suggested)"])]
 
 
@@ -238,7 +242,9 @@ def _compare_one(cp: str, cf: FieldInfo, src: str, pf: FieldInfo, options: "Form
                 "agree on one format; no mechanical conversion is known")
         else:
             decided = _decide_by_examples(pf, lambda v: _format_failure(cfmt, v, options, "consumer"))
-            if decided is not None and decided.failing == decided.tried:
+            if decided is not None and decided.failing == 0:
+                pass  # every value the provider's pattern allows meets the format: the schemas agree by example
+            elif decided is not None and decided.failing == decided.tried:
                 add("format-mismatch", "error", cfmt, f"pattern {pf.get('pattern')}",
                     f"every value the provider's pattern allows fails {cfmt} ({decided.cause}; {decided.failing} of "
                     f"{decided.tried} generated from it)", decided.suggestion(cfmt), decided.step(cp))
@@ -302,7 +308,9 @@ def _compare_one(cp: str, cf: FieldInfo, src: str, pf: FieldInfo, options: "Form
     cpat, ppat = cf.get("pattern"), pf.get("pattern")
     if cpat and cpat != ppat:
         decided = _decide_by_examples(pf, lambda v: _pattern_failure(str(cpat), v)) if ppat else None
-        if decided is not None and decided.failing == decided.tried:
+        if decided is not None and decided.failing == 0:
+            pass  # every value the provider's pattern allows meets the consumer's: they agree by example
+        elif decided is not None and decided.failing == decided.tried:
             add("pattern-mismatch", "error", f"pattern {cpat}", f"pattern {ppat}",
                 f"every value the provider's pattern allows fails the consumer's ({decided.failing} of {decided.tried} "
                 "generated from it)", decided.suggestion(f"pattern {cpat}"), decided.step(cp))

@@ -113,9 +113,10 @@ class PairResult:
         """The adapter that removes what a mechanical adjustment can remove, on top of the one applied. It also copies
         the fields the requirement reads under other names (from:), so that the adapted view has the consumer's names
         and the consumer reads them there whatever from: says."""
-        base = list(self.adapter.steps) if self.adapter else []
+        base = [copy.deepcopy(s) for s in self.adapter.steps] if self.adapter else []
         have = {step_key(s) for s in base}
         new = [s for s in adapter_steps(self.issues) if step_key(s) not in have]
+        new = [s for s in new if not _merge_map(base, s)]
         if not new and not base:
             return []  # nothing to adjust: no adapter needed just for names the consumer maps itself
         copies = []
@@ -167,6 +168,21 @@ class PairResult:
             out["data"] = {"rate": round(self.data_standardization_rate or 0.0, 4), "fields": len(data),
                            "records": self.evidence.records if self.evidence else 0}
         return out
+
+
+def _merge_map(base: list[dict[str, Any]], step: dict[str, Any]) -> bool:
+    """A map on a field the applied adapter maps already goes into that map (a value still undecided, null, takes the
+    new code when there is one): one map per field, never two that fight."""
+    if "map" not in step:
+        return False
+    for s in base:
+        if "map" in s and s["map"].get("field") == step["map"]["field"]:
+            values = s["map"]["values"]
+            for k, v in step["map"]["values"].items():
+                if values.get(k) is None:
+                    values[k] = v
+            return True
+    return False
 
 
 def step_key(step: dict[str, Any]) -> str:

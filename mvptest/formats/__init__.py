@@ -169,6 +169,13 @@ REGISTRY: dict[str, Format] = {
             cn.explain_admin_division,
             _gen_division,
         ),
+        Format(
+            "cn-stats-division",
+            "statistical division code (12 digits: GB/T 2260 county, township, village)",
+            cn.check_stats_division,
+            cn.explain_stats_division,
+            lambda rng: f"{_gen_division(rng)}{rng.randint(1, 30):03d}{rng.randint(1, 399):03d}",
+        ),
         Format("cn-mobile", "mainland mobile number", cn.check_mobile, cn.explain_mobile, _gen_mobile),
         Format(
             "cn-postcode",

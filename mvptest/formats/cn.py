@@ -132,6 +132,27 @@ def explain_admin_division(s: str) -> Failure | None:
     return None
 
 
+def check_stats_division(s: str) -> bool:
+    """12-digit statistical division code (统计用区划代码): a GB/T 2260 county code, then township and village."""
+    return len(s) == 12 and s.isascii() and s.isdigit() and check_admin_division(s[:6])
+
+
+def explain_stats_division(s: str) -> Failure | None:
+    if check_stats_division(s):
+        return None
+    if not (s.isascii() and s.isdigit()):
+        return Failure("syntax", "expected 12 digits (statistical division code: county, township, village)")
+    if len(s) != 12:
+        if len(s) == 6 and check_admin_division(s):
+            return Failure("length", "six digits: a GB/T 2260 county code, not a 12-digit statistical code",
+                           "send the 12-digit code, or require format cn-admin-division")
+        return Failure("length", f"expected 12 digits, got {len(s)}")
+    if s[:2] not in known_provinces():
+        return Failure("division", f"the first six digits ({s[:6]}) name no province")
+    return Failure("division", f"the first six digits ({s[:6]}) are not in the GB/T 2260 table (retired codes included)",
+                   "a development zone's statistical-only county code is not a GB/T 2260 code; check with the statistics bureau")
+
+
 # --------------------------------------------------------------------------- organisation code (GB 11714)
 
 _ORG_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"

@@ -309,7 +309,8 @@ def render_adapter(p: PairResult) -> str:
     steps = p.suggested_steps()
     adapter = Adapter(steps, p.provider.key, p.consumer.key)
     undecided = p.decisions()
-    manual = [i for i in p.issues if not i.step and (i.severity == "error" or not i.predicted)]
+    defects = [i for i in p.issues if i.has_evidence and i.failing and i.provider_defects == i.failing]
+    manual = [i for i in p.issues if not i.step and (i.severity == "error" or not i.predicted) and i not in defects]
     head = [
         f"# Adapter: {p.provider.department.name or p.provider.department.id} {p.provider.key} -> "
         f"{p.consumer.department.name or p.consumer.department.id} {p.consumer.key}",
@@ -317,10 +318,13 @@ def render_adapter(p: PairResult) -> str:
         "# check it with: mvptest compat PROVIDER_SPEC CONSUMER_SPEC --adapter THIS_FILE",
     ]
     for d in undecided:
-        head.append(f"# DECIDE: {d} (a null in a map has no consumer code yet: write one, or the value stays null)")
+        head.append(f"# DECIDE: {d} (null in the map: no consumer code yet; write it there, until then the value passes unchanged and fails the check)")
     if manual:
         head.append("# Not adjustable by an adapter (the departments must agree):")
         head += [f"#   {i.field} {i.kind}{' (' + i.aspect + ')' if i.aspect else ''}: {i.suggestion}" for i in manual]
+    if defects:
+        head.append("# Data defects at the provider (values that break its own schema; the provider corrects them):")
+        head += [f"#   {i.field} {i.kind}: {i.provider_defects} of {i.checked} records" for i in defects]
     body = yaml.safe_dump(adapter.to_dict(), allow_unicode=True, sort_keys=False, default_flow_style=None, width=110)
     return "\n".join(head) + "\n" + body
 

@@ -279,6 +279,10 @@ class _Checker:
             self._requirement_doc(doc, valid=not structural)
         elif kind == "scenario" and not structural:
             self._scenario_doc(doc)
+        elif kind == "adapter" and not structural:
+            from mvptest.compat.adapter import step_problems
+
+            self.result.problems.extend(step_problems(doc))
 
     def _interface_doc(self, doc: Document, *, valid: bool) -> None:
         data = doc.data

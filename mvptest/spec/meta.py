@@ -238,6 +238,9 @@ NORMALIZE_OPS = ("trim", "remove-spaces", "halfwidth", "fullwidth-parentheses", 
 DATE_FORMATS = ("date", "date-compact", "date-time")
 _POINTER = {"type": "string", "pattern": "^/"}
 _FIELD_STEP = {"field": _POINTER}
+# a fixed offset from UTC: the consumer's time zone for dates cut from date-times (default +08:00, Beijing)
+TZ = {"type": "string", "pattern": r"^([+-]\d{2}:\d{2}|Z)$"}
+PICK_CHOICES = ("first", "last", "latest", "earliest")
 
 STEP_SHAPES: dict[str, dict[str, Any]] = {
     "copy": {"type": "object", "required": ["from", "to"], "additionalProperties": False,
@@ -245,7 +248,8 @@ STEP_SHAPES: dict[str, dict[str, Any]] = {
     "rename": {"type": "object", "required": ["from", "to"], "additionalProperties": False,
                "properties": {"from": _POINTER, "to": _POINTER}},
     "date": {"type": "object", "required": ["field", "from", "to"], "additionalProperties": False,
-             "properties": {**_FIELD_STEP, "from": {"enum": list(DATE_FORMATS)}, "to": {"enum": list(DATE_FORMATS)}}},
+             "properties": {**_FIELD_STEP, "from": {"enum": list(DATE_FORMATS)}, "to": {"enum": list(DATE_FORMATS)},
+                            "tz": TZ}},
     "scale": {"type": "object", "required": ["field", "factor"], "additionalProperties": False,
               "properties": {**_FIELD_STEP, "factor": {"type": "number", "exclusiveMinimum": 0}, "unit": {"type": "string"},
                              "integer": {"type": "boolean"}, "round": {"type": "integer", "minimum": 0, "maximum": 10}}},
@@ -255,6 +259,14 @@ STEP_SHAPES: dict[str, dict[str, Any]] = {
                 "properties": {**_FIELD_STEP, "to": {"enum": ["string", "integer", "number"]}}},
     "normalize": {"type": "object", "required": ["field", "ops"], "additionalProperties": False,
                   "properties": {**_FIELD_STEP, "ops": {"type": "array", "minItems": 1, "items": {"enum": list(NORMALIZE_OPS)}}}},
+    # one element of an array into one value: from: /contributions/*/amount, choose: latest, by: period
+    "pick": {"type": "object", "required": ["from", "to", "choose"], "additionalProperties": False,
+             "properties": {"from": _POINTER, "to": _POINTER,
+                            "choose": {"anyOf": [{"enum": list(PICK_CHOICES)}, {"type": "integer"}]},
+                            "by": {"type": "string", "pattern": "^/?[^/*]"}, "tz": TZ}},
+    # the first `length` characters of a code: a 12-digit statistical division code into its 6-digit GB/T 2260 county
+    "prefix": {"type": "object", "required": ["field", "length"], "additionalProperties": False,
+               "properties": {**_FIELD_STEP, "length": {"type": "integer", "minimum": 1}}},
 }
 
 ADAPTER_DOC: dict[str, Any] = {
