@@ -202,7 +202,7 @@ def throughput(seconds: int, users: int, rounds: int = 3) -> None:
 
 
 def _histogram(run_dir: Path) -> Any:
-    from mvptest.histogram import Histogram
+    from mvptest.run.histogram import Histogram
 
     data = json.loads(next(run_dir.glob("*/histograms.json")).read_text(encoding="utf-8"))
     (itf,) = data["interfaces"].values()
@@ -211,7 +211,7 @@ def _histogram(run_dir: Path) -> Any:
 
 def _draws(hist: Any, k: int, rng: Any) -> list[float]:
     """k values drawn from a histogram (bucket midpoints, microseconds)."""
-    from mvptest.histogram import bucket_bounds
+    from mvptest.run.histogram import bucket_bounds
 
     values, weights = [], []
     for index, n in hist.counts.items():
@@ -248,7 +248,7 @@ def _sandbox_run(tmpdir: Path, latency: str, users: int, seconds: int, name: str
 
 
 def accuracy(seconds: int, users: int) -> None:
-    from mvptest.histogram import Histogram
+    from mvptest.run.histogram import Histogram
 
     cases = [("20+2%@150", "fixed 20 ms, 2 % at 150 ms"), ("p50=20,p99=80", "lognormal through p50=20, p99=80")]
     with tempfile.TemporaryDirectory() as tmp:

@@ -51,10 +51,15 @@ class MvptestError(Exception):
         return prefix + self.message
 
 
-class UsageError(MvptestError):
-    """The command line asks for something impossible."""
+class ConfigError(MvptestError):
+    """A setting does not make sense: an option's or a scenario's value (a duration, a rate, a port, a host the
+    network policy refuses). The core raises this; the command line decides how to show it."""
 
     exit_code = ExitCode.BAD_INPUT
+
+
+class UsageError(ConfigError):
+    """The command line asks for something impossible (raised by mvptest/cli only)."""
 
 
 class InputError(MvptestError):

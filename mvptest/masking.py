@@ -202,6 +202,6 @@ class Secrets:
         return data
 
 
-# This process's secrets: ${ENV} values as they are substituted (run.plan.substitute_env) and the run's header
+# This process's secrets: ${ENV} values as they are substituted (spec.env.substitute_env) and the run's header
 # values (load.users.configure). Masker.show, mask_free_text and the run recorder scrub with it.
 SECRETS = Secrets()

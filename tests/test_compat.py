@@ -183,7 +183,9 @@ def test_evidence_from_data_files_of_every_kind(cli, tmp_path):
         assert pair["evidence"]["records"] == 20
         issues = {(i["field"], i["kind"]): i for i in pair["issues"]}
         assert issues[("/since", "format-mismatch")]["evidence"] == {
-            "checked": 20, "failing": 1, "examples": ["20190312"], "breaks_provider_schema": 1}
+            "checked": 20, "failing": 1, "examples": ["20190312"], "breaks_provider_schema": 1,
+            # where the defect is, so that the provider can correct it (a JSON array: the record's position)
+            "provider_defects_at": ["record 12" if name == "r.json" else "line 12"], "provider_defect_examples": ["20190312"]}
         assert issues[("/since", "format-mismatch")]["predicted_by_schemas"] is False
     assert "unparsable: 1" in r.stdout
 

@@ -268,3 +268,63 @@ def test_adapter_check_by_spec_check_names_the_line(cli, tmp_path):
     assert r.exit_code == 2, r
     assert "a.yaml:3" in r.output and "*" in r.output
     assert Adapter([]).apply({"x": 1}) == {"x": 1}
+
+
+def test_provider_defects_are_named_by_line_with_their_values(cli, tmp_path):
+    adapter = tmp_path / "a.yaml"
+    _, pair, _ = _compat(cli, tmp_path, "d", "--data", EXPORT, "--suggest-adapter", adapter)
+    birth = _issues(pair)[("/birthDate", "format-mismatch")]["evidence"]
+    lines = [int(at.split()[1]) for at in birth["provider_defects_at"]]
+    records = EXPORT.read_text("utf-8").splitlines()
+    assert len(lines) == 3 and all(json.loads(records[n - 1])["birthDate"] == "2023-02-30" for n in lines)
+    assert birth["provider_defect_examples"] == ["2023-02-30"]
+    text = adapter.read_text("utf-8")
+    # every issue with defects is listed in the adapter's header, with its lines, in round one already
+    for f in ("/birthDate", "/idNumber", "/personalRate"):
+        assert any(line.startswith(f"#   {f} ") and "line " in line for line in text.splitlines()), f
+
+
+def test_no_report_built_from_data_advises_checking_data(cli, tmp_path):
+    adapter = tmp_path / "a.yaml"
+    cli("compat", PROVIDER, CONSUMER, "--data", EXPORT, "--suggest-adapter", adapter)
+    md, again = tmp_path / "r.md", tmp_path / "b.yaml"
+    cli("compat", PROVIDER, CONSUMER, "--data", EXPORT, "--adapter", adapter, "--md-out", md, "--suggest-adapter", again)
+    for text in (md.read_text("utf-8"), again.read_text("utf-8")):
+        assert "real data" not in text and "--sandbox" not in text
+    # without evidence the advice is there: it is what a department does next
+    static = tmp_path / "s.md"
+    cli("compat", PROVIDER, CONSUMER, "--adapter", adapter, "--md-out", static)
+    assert "real data" in static.read_text("utf-8")
+
+
+@pytest.mark.parametrize("steps, message", [
+    ("- map: {field: /sex, values: {男: [1], 女: 2}}", "is not of type 'string', 'number', 'boolean', 'null'"),
+    ("- pick: {from: /items/*/x/*/y, to: /y, choose: last}", "exactly one array"),
+    ("- date: {field: /d, from: date-time, to: date, tz: +8}", "tz was read as the number 8"),
+])
+def test_bad_adapter_gives_one_message_per_problem_in_both_commands(cli, tmp_path, steps, message):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(f"kind: adapter\nsteps:\n{steps}\n", "utf-8")
+    check = cli("spec", "check", bad)
+    run = cli("compat", MARKET, TAX, "--adapter", bad)
+    assert check.exit_code == run.exit_code == 2
+    for r in (check, run):
+        assert "Traceback" not in r.output
+        hits = [line for line in r.output.splitlines() if "bad.yaml:3:" in line]
+        assert len(hits) == 1 and message in hits[0], r.output
+
+
+def test_console_at_80_columns_lists_the_issues(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "COLUMNS": "80", "NO_COLOR": "1"}
+    proc = subprocess.run([sys.executable, "-m", "mvptest", "compat", str(PROVIDER), str(CONSUMER), "--data", str(EXPORT)],
+                          capture_output=True, text=True, encoding="utf-8", env=env, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert not any(c in proc.stdout for c in "┃│┏")  # no table squeezed into 80 columns
+    assert "/XB 性别 ← /gender 性别  enum-mismatch error" in proc.stdout
+    assert "  fix: " in proc.stdout

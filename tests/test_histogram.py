@@ -1,4 +1,4 @@
-"""The latency histogram (mvptest/histogram.py): exact below 2.048 ms, bounded relative error above, mergeable.
+"""The latency histogram (mvptest/run/histogram.py): exact below 2.048 ms, bounded relative error above, mergeable.
 
 Every expected value comes from a sorted list of the raw values (nearest-rank percentile, the rank computed
 with exact fractions), never from the histogram itself.
@@ -13,7 +13,7 @@ from fractions import Fraction
 
 import pytest
 
-from mvptest.histogram import SUB_BITS, Histogram, bucket_bounds, bucket_index
+from mvptest.run.histogram import SUB_BITS, Histogram, bucket_bounds, bucket_index
 
 EXACT_BELOW = 2 ** SUB_BITS  # 2048 µs
 MAX_REL_ERROR = 1 / 2048  # half a bucket over its smallest value: the documented "0.05 %"

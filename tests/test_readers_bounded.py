@@ -395,7 +395,7 @@ def test_csv_out_never_writes_a_formula_cell(cli, tmp_path):
 
 
 def _pool(tmp_path: Path, name: str, content: bytes | None, **spec: Any) -> list[Any]:
-    from mvptest.run.plan import _load_pool
+    from mvptest.run.pools import _load_pool
 
     if content is not None:
         (tmp_path / name).write_bytes(content)

@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 import xmlschema
 
-from mvptest.histogram import Histogram
+from mvptest.run.histogram import Histogram
 
 ROOT = Path(__file__).resolve().parents[1]
 PILOT = ROOT / "scenarios" / "pilot-enterprise-registration.yaml"
@@ -676,8 +676,8 @@ def _no_constants(name: str) -> Any:
 @pytest.mark.parametrize("case", ["no-requests", "target-of-one"])
 def test_run_folder_of_edge_cases_is_valid(tmp_path: Path, case: str) -> None:
     """Zero requests (never a pass) and a 100 % target (no number of requests supports it) still render."""
-    from mvptest.results.summary import build_summary, histograms, timeseries_rows
-    from mvptest.results.writer import write_run
+    from mvptest.run.summary import build_summary, histograms, timeseries_rows
+    from mvptest.run.folder import write_run
     from mvptest.run.plan import build_plan
     from mvptest.run.recorder import Recorder
 

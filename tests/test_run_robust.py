@@ -220,7 +220,7 @@ def test_a_worker_killed_as_the_run_ends_still_fails_the_run(tmp_path: Path) -> 
 
 
 def _summary_of(plan_kwargs: dict, *, workers_lost: list[str] | None = None, calls: int = 400) -> tuple:
-    from mvptest.results.summary import build_summary, histograms, timeseries_rows
+    from mvptest.run.summary import build_summary, histograms, timeseries_rows
     from mvptest.run.plan import build_plan
     from mvptest.run.recorder import Recorder
 
@@ -234,7 +234,7 @@ def _summary_of(plan_kwargs: dict, *, workers_lost: list[str] | None = None, cal
 
 
 def test_a_lost_worker_fails_a_run_whose_targets_are_all_met(tmp_path: Path) -> None:
-    from mvptest.results.writer import write_run
+    from mvptest.run.folder import write_run
 
     summary, rows, hist = _summary_of({"success_rate": 0.99}, workers_lost=["host_abc"])
     assert all(t["met"] for t in summary["interfaces"][0]["targets"])  # every target met by what was counted
@@ -256,7 +256,7 @@ def test_a_record_that_no_folder_takes_is_exit_4_naming_every_place_tried(tmp_pa
     import tempfile
 
     from mvptest.errors import ExitCode, MvptestError
-    from mvptest.results.writer import write_run_or_fallback
+    from mvptest.run.folder import write_run_or_fallback
 
     (tmp_path / "f").write_text("a file\n", encoding="utf-8")
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "f" / "tmp"))

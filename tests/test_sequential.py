@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mvptest import targets as T
+from mvptest.run import targets as T
 from mvptest.run.plan import build_plan
 from test_run import ROOT, describe, mvptest, the_run_dir
 

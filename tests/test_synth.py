@@ -665,7 +665,7 @@ def test_a_persons_other_dates_come_after_the_birth() -> None:
 
 def test_request_bodies_and_parameter_values_are_bounded_in_memory() -> None:
     """A request schema asking for 2 MB strings: the factory keeps about 32 MB of bodies, not 200 of them (1.3 GB)."""
-    from mvptest.run.plan import SYNTH_BYTES, RequestFactory
+    from mvptest.run.requests import SYNTH_BYTES, RequestFactory
     from mvptest.spec.model import Department, Interface, Parameter
     from mvptest.errors import Location
     from mvptest.spec.model import Targets

@@ -1,4 +1,4 @@
-"""The verdict rules (mvptest/targets.py and the summary built on them): three outcomes, their reasons, the run record.
+"""The verdict rules (mvptest/run/targets.py and the summary built on them): three outcomes, their reasons, the run record.
 
 The statistics themselves (Clopper-Pearson bounds, order-statistic ranks, the chance of passing) are checked
 against independent references in tests/test_verdict_stats.py; this file checks what a run's record says.
@@ -12,11 +12,11 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from mvptest import targets as T
-from mvptest.histogram import Histogram
+from mvptest.run import targets as T
+from mvptest.run.histogram import Histogram
 from mvptest.report.html import render_html
 from mvptest.report.junit import render_junit
-from mvptest.results.summary import build_summary
+from mvptest.run.summary import build_summary
 from mvptest.run.plan import RunPlan, build_plan
 from mvptest.run.recorder import Recorder
 
@@ -343,9 +343,9 @@ def _long_run(rec: Recorder, seconds: int, *, t0: int = 5000) -> None:
 
 
 def test_old_seconds_are_reduced_to_their_percentiles_and_the_series_is_unchanged() -> None:
-    from mvptest.histogram import Histogram
+    from mvptest.run.histogram import Histogram
     from mvptest.run.recorder import LIVE_SECONDS
-    from mvptest.results.summary import timeseries_rows
+    from mvptest.run.summary import timeseries_rows
 
     rec = Recorder()
     _long_run(rec, 300)

@@ -1,4 +1,4 @@
-"""The statistics under the verdict (mvptest/targets.py) against known truth: pure functions, no run.
+"""The statistics under the verdict (mvptest/run/targets.py) against known truth: pure functions, no run.
 
 References, computed here by other means than the code under test (scipy is not in the venv):
 - the Clopper-Pearson bound as the root of the binomial tail P(X >= s | p) = 1 - c, the tail summed term by term
@@ -19,8 +19,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mvptest import targets as T
-from mvptest.histogram import Histogram
+from mvptest.run import targets as T
+from mvptest.run.histogram import Histogram
 
 ORDER = {"fail": 0, "inconclusive": 1, "pass": 2}
 # The default pilot: 20 users x 20 s against the sandbox at about 1,750 calls/s (README), so about 35,000 calls.

@@ -95,7 +95,7 @@ def compat(specs: tuple[Path, ...], all_dir: Path | None, interface: str | None,
         raise UsageError("--ca-bundle, --client-cert and --client-key are for --live")
     tls = None
     if live:
-        from mvptest import tls as tls_
+        from mvptest.net import tls as tls_
         from mvptest.compat.sources import check_live_url
 
         check_live_url(live, allow_hosts)
@@ -234,7 +234,7 @@ def _sample(provider: Any, *, sandbox: bool, live: str | None, data: Path | None
 
 def _headers(items: tuple[str, ...]) -> dict[str, str]:
     from mvptest.errors import Location
-    from mvptest.run.plan import substitute_env
+    from mvptest.spec.env import substitute_env
 
     out = {}
     for item in items:

@@ -113,8 +113,8 @@ def run(scenario: Path | None, target: str | None, duration: str | None, users: 
 
     from mvptest.cli._console import consoles
     from mvptest.report.run_console import RunConsole
-    from mvptest.results.summary import build_summary, histograms, timeseries_rows
-    from mvptest.results.writer import discard_if_empty, prepare_run_dir, write_run_or_fallback
+    from mvptest.run.summary import build_summary, histograms, timeseries_rows
+    from mvptest.run.folder import discard_if_empty, prepare_run_dir, write_run_or_fallback
     from mvptest.run.plan import build_plan, new_run_id
     from mvptest.sandbox.server import SandboxProcess
 

@@ -36,7 +36,7 @@ def worker(master: str, wait_master: float, ca_bundle: Path | None = None, clien
         raise UsageError(f"--master {master!r}: the port must be a number from 1 to 65535")
     click.echo(f"mvptest worker: joining the master at {host or '127.0.0.1'}:{port}; it sends the plan when the run "
                f"starts (waiting up to {wait_master:g} s for it, --wait-master; Ctrl-C to stop)", err=True)
-    from mvptest import tls
+    from mvptest.net import tls
 
     own = tls.load(ca_bundle, client_cert, client_key)  # checked now, not when the plan comes
     override = (lambda theirs: tls.merged(theirs, own, cli_ca=ca_bundle is not None, cli_cert=client_cert is not None)) if own else None

@@ -556,12 +556,24 @@ def load_adapter(path: Path) -> Adapter:
         problems.append(Problem(doc.locate("/kind" if isinstance(doc.data, dict) and "kind" in doc.data else ""),
                                 "is not an adapter (kind: adapter)", "write the file with mvptest compat --suggest-adapter"))
         raise SpecError(problems)
-    problems.extend(_structure_problems(doc, ADAPTER_DOC))
-    problems.extend(step_problems(doc))
+    problems.extend(adapter_problems(doc))
     if problems:
         raise SpecError(problems)
     data = doc.data
     return Adapter(list(data.get("steps") or []), str(data.get("provider", "")), str(data.get("consumer", "")), str(path))
+
+
+def adapter_problems(doc: Any) -> list[Any]:
+    """Every problem of an adapter document, once: what its steps' own checks say, and the shape's findings where
+    those checks say nothing (one message per place; compat --adapter and spec check say the same)."""
+    from mvptest.spec.check import _structure_problems
+
+    steps = step_problems(doc)
+    said = {(p.where.line, p.where.column) for p in steps}
+    said_steps = {p.message.split(":", 1)[0] for p in steps}
+    shape = [p for p in _structure_problems(doc, ADAPTER_DOC) if (p.where.line, p.where.column) not in said
+             and not any(p.message.startswith(f"{s}") for s in said_steps if s.startswith("steps["))]
+    return shape + steps
 
 
 def step_problems(doc: Any) -> list[Any]:
@@ -579,12 +591,12 @@ def step_problems(doc: Any) -> list[Any]:
         if kind == "date" and args.get("from") == args.get("to"):
             problems.append(Problem(doc.locate(f"/steps/{i}/date"), "a date step must change the format (from == to)"))
         tz = args.get("tz")
-        if isinstance(tz, int) and not isinstance(tz, bool):  # YAML 1.1 reads an unquoted +10:00 as 600 (base 60)
-            sign, minutes = ("-" if tz < 0 else "+"), abs(tz)
-            text = f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+        if isinstance(tz, (int, float)) and not isinstance(tz, bool):
+            # YAML 1.1 reads an unquoted +10:00 as 600 (base 60) and +8 as 8: which offset was meant is a guess
+            meant = (f"+{tz // 60:02d}:{tz % 60:02d}" if isinstance(tz, int) and abs(tz) >= 60 else "+08:00")
             problems.append(Problem(doc.locate(f"/steps/{i}/{kind}/tz"),
-                                    f"tz was read as the number {tz}: YAML takes an unquoted {text} for minutes",
-                                    f"quote the offset: tz: '{text}'"))
+                                    f"tz was read as the number {tz:g}, not as an offset",
+                                    f"write the offset in quotes with hours and minutes, e.g. tz: '{meant}' (Beijing: '+08:00')"))
         if isinstance(tz, str):
             try:
                 parse_tz(args["tz"])

@@ -44,6 +44,9 @@ class CompatIssue:
     provider_title: str = ""  # the provider's name for its field
     decide: list[str] = field(default_factory=list)  # what the departments must decide before a step can bridge it
     data_shows: str = ""  # the cause the data shows (e.g. "+86 country prefix in 200 of 200 records")
+    defect_at: list[str] = field(default_factory=list)  # where values break the provider's own schema ("line 12")
+    defect_examples: list[str] = field(default_factory=list)  # those values, masked
+    provider_own: str = ""  # the provider's own field as its schema describes it (before any adapter step)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -53,6 +56,8 @@ class CompatIssue:
         }
         if self.provider_title:
             out["provider_title"] = self.provider_title
+        if self.provider_own:
+            out["provider_schema"] = self.provider_own
         if self.decide:
             out["decide"] = self.decide
         if self.data_shows:
@@ -63,6 +68,8 @@ class CompatIssue:
             out["evidence"] = {"checked": self.checked, "failing": self.failing, "examples": self.examples}
             if self.provider_defects:
                 out["evidence"]["breaks_provider_schema"] = self.provider_defects
+                out["evidence"]["provider_defects_at"] = self.defect_at
+                out["evidence"]["provider_defect_examples"] = self.defect_examples
         if self.step:
             out["adapter_step"] = self.step
         return out
@@ -273,7 +280,7 @@ def _compare_one(cp: str, cf: FieldInfo, src: str, pf: FieldInfo, options: "Form
                 add("enum-mismatch", "error", "one of " + ", ".join(map(map_key, consumer_enum)),
                     "one of " + ", ".join(map(map_key, provider_enum)),
                     f"the provider sends values the consumer does not accept: {', '.join(map(map_key, extra[:8]))}",
-                    "map the codes" + (f"; DECIDE the consumer's code for {', '.join(map(map_key, unmapped))} (null in the adapter)"
+                    "map the codes" + ("; the codes of the values under DECIDE are null in the adapter until decided"
                                        if unmapped else ""),
                     step, decide=[f"{map_key(v)}" for v in unmapped])
                 if not unmapped and extra == provider_enum:

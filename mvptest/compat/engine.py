@@ -27,6 +27,7 @@ from mvptest.spec.model import Interface, Requirement
 from mvptest.validation.compiled import CompiledSchema, FieldError
 
 MAX_EXAMPLES = 3
+MAX_DEFECT_PLACES = 20  # records named per issue where the value breaks the provider's own schema
 _INDEX_RE = re.compile(r"/\d+(?=/|$)")
 
 
@@ -200,6 +201,8 @@ def static_check(provider: Interface, consumer: Requirement, adapter: Adapter | 
     ctable = field_table(consumer.schema)
     view = ConsumerView.build(ptable, ctable, adapter)
     issues = compare_fields(view, FormatOptions(provider.format_options, consumer.format_options))
+    for issue in issues:
+        issue.provider_own = view.own_description(issue.field)
     required = [f.pointer for f in leaf_fields(ctable) if f.effectively_required]
     return PairResult(provider, consumer, issues, view.sources, required, adapter, notes=notes, provider_fields=view.adapted,
                       consumer_fields=ctable, view=view)
@@ -253,6 +256,8 @@ class _Tally:
         self.expected = ""
         self.provider_defects = 0  # records in which the provider's own schema is broken at this field too
         self.causes: Counter = Counter()  # why the values fail, as the format explains it (country-prefix, ...)
+        self.defect_at: list[str] = []  # where the provider's own defects are ("line 12"), for the provider to correct
+        self.defect_examples: list[str] = []
 
 
 def consumer_view(record: Any, sources: dict[str, str]) -> Any:
@@ -350,7 +355,7 @@ class EvidenceCollector:
         itf = result.provider
         self.provider_compiled = CompiledSchema(itf.response_schema, format_options=itf.format_options, mask=mask)
 
-    def add(self, record: Any) -> None:
+    def add(self, record: Any, *, at: str = "") -> None:
         original = record
         view = self.view.record(record)
         self.evidence.records += 1
@@ -369,7 +374,7 @@ class EvidenceCollector:
         for name in self.unit_fields:
             found, value = get_value(view, name)
             if found and isinstance(value, (int, float)) and not isinstance(value, bool):
-                self._count((name, "format-mismatch"), value, name, "error", None, "", defect=defect(name))
+                self._count((name, "format-mismatch"), value, name, "error", None, "", defect=defect(name), at=at)
                 seen.add((name, "format-mismatch"))
         if self.compiled.is_valid(view):
             return
@@ -387,7 +392,7 @@ class EvidenceCollector:
             seen.add(key)
             failing = failing or err.severity == "error"
             self._count(key, err.value, err.field, err.severity, _inferred_step(name, err, self.ctable.get(name)),
-                        err.suggestion, err.expected, cause=_cause(err), defect=defect(name))
+                        err.suggestion, err.expected, cause=_cause(err), defect=defect(name), at=at)
         if failing:
             self.evidence.failing_records += 1
 
@@ -400,12 +405,19 @@ class EvidenceCollector:
         return EVIDENCE_KIND.get(err.kind, "type-mismatch")
 
     def _count(self, key: tuple[str, str], value: Any, where: str, severity: str, step: dict[str, Any] | None,
-               suggestion: str, expected: str = "", *, cause: str = "", defect: bool = False) -> None:
+               suggestion: str, expected: str = "", *, cause: str = "", defect: bool = False, at: str = "") -> None:
         tally = self.tallies.get(key)
         if tally is None:
             tally = self.tallies[key] = _Tally()
         tally.failing += 1
-        tally.provider_defects += defect
+        if defect:
+            tally.provider_defects += 1
+            if len(tally.defect_at) < MAX_DEFECT_PLACES and at:
+                tally.defect_at.append(at)
+            if value is not None and len(tally.defect_examples) < self.max_examples:
+                shown = self._show(where, value)
+                if shown not in tally.defect_examples:
+                    tally.defect_examples.append(shown)
         if cause:
             tally.causes[cause] += 1
         tally.severities[severity] += 1
@@ -442,6 +454,8 @@ class EvidenceCollector:
             issue.failing = tally.failing
             issue.examples = tally.examples
             issue.provider_defects = tally.provider_defects
+            issue.defect_at = tally.defect_at
+            issue.defect_examples = tally.defect_examples
             if tally.severities.get("error") and issue.severity != "error" and issue.kind != "optional-field" or (
                     issue.kind == "optional-field" and tally.failing):
                 issue.severity = "error"
@@ -464,9 +478,13 @@ class EvidenceCollector:
                 name, origin, kind, severity, cf.describe() if cf else tally.expected, pf.describe() if pf else "not served",
                 message, suggestion or ("apply the adapter step shown" if step else "ask the provider to correct the data"),
                 cf.title if cf else "", step, predicted=False, checked=n, failing=tally.failing, examples=tally.examples,
-                has_evidence=True, provider_defects=tally.provider_defects, provider_title=pf.title if pf else "")
+                has_evidence=True, provider_defects=tally.provider_defects, provider_title=pf.title if pf else "",
+                defect_at=tally.defect_at, defect_examples=tally.defect_examples,
+                provider_own=self.view.own_description(name))
             self._data_shows(issue, tally, n)
             result.issues.append(issue)
+        for issue in result.issues:
+            issue.suggestion = without_data_advice(issue.suggestion)  # the report is built from data already
         result.issues.sort(key=lambda i: (i.severity != "error", i.field,
                                           ISSUE_KINDS.index(i.kind) if i.kind in ISSUE_KINDS else 99))
         result.evidence = self.evidence
@@ -484,6 +502,14 @@ class EvidenceCollector:
             issue.suggestion = "the data shows the cause: apply the adapter step shown"
 
 
+_DATA_ADVICE = re.compile(r",? or check (?:the provider's |its )?real data|check real data or ")
+
+
+def without_data_advice(text: str) -> str:
+    """A suggestion without "check real data", for a report that has checked it."""
+    return _DATA_ADVICE.sub("", text)
+
+
 def _best_step(tally: _Tally) -> dict[str, Any] | None:
     if not tally.steps:
         return None
@@ -499,6 +525,7 @@ class Sample:
     def __init__(self) -> None:
         self.requests = 0
         self.unusable: Counter = Counter()
+        self.position = ""  # where the record just yielded sits: "line 12" of a file, "request 7" of a sampling
 
     def __iter__(self) -> Iterator[Any]:  # pragma: no cover - interface
         raise NotImplementedError
@@ -526,7 +553,7 @@ def check_pair(provider: Interface, consumer: Requirement, *, adapter: Adapter |
     collector = EvidenceCollector(result, mask=mask, max_examples=max_examples)
     try:
         for record in sample:
-            collector.add(record)
+            collector.add(record, at=sample.position)
             if on_record is not None:
                 on_record(collector.evidence.records)
     except KeyboardInterrupt:

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from mvptest.compat.engine import Sample
 from mvptest.masking import public_url
-from mvptest.errors import InputError, UsageError
+from mvptest.errors import InputError, ConfigError
 from mvptest.spec.model import Interface
 
 DEFAULT_LIVE_RATE = 5.0  # requests per second: a provider in production is not ours to load
@@ -40,7 +40,9 @@ class DataSample(Sample):
 
         source = open_source(self.path, bundled=self.provider.response_schema, encoding=self.encoding, sheet=self.sheet)
         n = 0
-        for _line, record in source:
+        for line, record in source:
+            self.position = f"line {line}" if line is not None and self.path.suffix.lower() in (".ndjson", ".jsonl", ".csv", ".xlsx") \
+                else f"record {n + 1}"
             if isinstance(record, Unparsable):
                 self.unusable["unparsable"] += 1
                 continue
@@ -59,7 +61,7 @@ class _HttpSample(Sample):
     def __init__(self, provider: Interface, base_url: str, *, samples: int, seed: int, pools: dict[str, list[Any]],
                  rate: float | None, timeout_s: float, headers: dict[str, str] | None = None, tls: Any = None) -> None:
         super().__init__()
-        from mvptest.run.plan import RequestFactory
+        from mvptest.run.requests import RequestFactory
 
         self.provider = provider
         self.base_url = base_url.rstrip("/")
@@ -69,7 +71,7 @@ class _HttpSample(Sample):
         self.rate = rate
         self.timeout_s = timeout_s
         self.headers = headers or {}
-        self.tls = tls  # mvptest.tls.TlsConfig or None: the CA bundle and client certificate for https
+        self.tls = tls  # mvptest.net.tls.TlsConfig or None: the CA bundle and client certificate for https
         self.answered = 0  # calls the provider answered (any status)
 
     def __iter__(self) -> Iterator[Any]:
@@ -129,6 +131,7 @@ class _HttpSample(Sample):
                 if not isinstance(record, dict):
                     self.unusable["not an object"] += 1
                     continue
+                self.position = f"request {self.requests}"
                 yield record
         finally:
             session.close()
@@ -139,7 +142,7 @@ class _HttpSample(Sample):
         (once a request is on the wire, a server that refuses the client certificate may reset instead of saying so)."""
         import socket
 
-        from mvptest import tls
+        from mvptest.net import tls
 
         parts = urlsplit(self.base_url)
         host = parts.hostname or ""
@@ -152,7 +155,7 @@ class _HttpSample(Sample):
 
     def _tls_failure(self, exc: BaseException) -> None:
         """A certificate or handshake failure is said as one (exit 3 while nothing succeeded), never as 'refuses'."""
-        from mvptest import tls
+        from mvptest.net import tls
         from mvptest.errors import TargetUnreachable
 
         problem = tls.describe(exc, urlsplit(self.base_url).hostname or "",
@@ -165,10 +168,10 @@ class _HttpSample(Sample):
 
 
 def _TlsAdapter(config: Any) -> Any:
-    """A requests adapter whose every HTTPS connection uses mvptest.tls's context (the CA bundle, the client cert)."""
+    """A requests adapter whose every HTTPS connection uses mvptest.net.tls's context (the CA bundle, the client cert)."""
     from requests.adapters import HTTPAdapter
 
-    from mvptest.tls import client_context
+    from mvptest.net.tls import client_context
 
     context = client_context(config)
 
@@ -268,11 +271,11 @@ def load_params(path: Path) -> dict[str, list[Any]]:
 def check_live_url(url: str, allowed: tuple[str, ...]) -> None:
     from urllib.parse import urlsplit
 
-    from mvptest.run.plan import host_allowed
+    from mvptest.net import host_allowed
 
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"--live {url!r} is not an http(s) URL", hint="e.g. --live https://provider.example.gov.cn")
+        raise ConfigError(f"--live {url!r} is not an http(s) URL", hint="e.g. --live https://provider.example.gov.cn")
     if not host_allowed(url, list(allowed)):
-        raise UsageError(f"--live {parts.hostname} is not a loopback address",
+        raise ConfigError(f"--live {parts.hostname} is not a loopback address",
                          hint=f"requests go to another machine only when you say so: add --allow-host {parts.hostname}")

@@ -63,6 +63,7 @@ class ConsumerView:
     produced: set[str] = field(default_factory=set)  # adapted pointers the adapter wrote
     moves: list[Move] = field(default_factory=list)
     declared: dict[str, str] = field(default_factory=dict)  # consumer pointer -> its from: (when it has one)
+    provider: dict[str, FieldInfo] = field(default_factory=dict)  # the provider's own table, before any step
 
     @classmethod
     def build(cls, provider: dict[str, FieldInfo], consumer: dict[str, FieldInfo],
@@ -74,7 +75,7 @@ class ConsumerView:
             _follow_steps(adapter, provider, origins, produced)
         else:
             adapted = clone_table(provider)
-        view = cls(consumer, adapted, adapter, origins=origins, produced=produced)
+        view = cls(consumer, adapted, adapter, origins=origins, produced=produced, provider=provider)
         view._resolve()
         return view
 
@@ -112,6 +113,11 @@ class ConsumerView:
         if src is None:
             return ""
         return self.origins.get(src, src)
+
+    def own_description(self, cp: str) -> str:
+        """The provider's own field behind cp, as its schema describes it (before the adapter)."""
+        info = self.provider.get(self.origin(cp))
+        return info.describe() if info is not None else ""
 
     def many(self, cp: str) -> Move | None:
         """The move that gives this consumer field a list of values where it wants one (array versus one value)."""

@@ -20,13 +20,13 @@ from locust.env import Environment
 from locust.event import Events
 from locust.runners import MASTER_HEARTBEAT_TIMEOUT, STATE_MISSING, STATE_STOPPED
 
-from mvptest.errors import MvptestError, TargetUnreachable, UsageError
+from mvptest.errors import MvptestError, TargetUnreachable, ConfigError
 from mvptest.load.users import CONFIG, ArrivalUser, PilotUser, configure
 from mvptest.masking import public_url
-from mvptest.results.summary import LOST_REASON
+from mvptest.run.summary import LOST_REASON
 from mvptest.run.plan import RunPlan
 from mvptest.run.recorder import CPU_SATURATED, LAG_SATURATED_MS, CpuClock, Recorder
-from mvptest.stalls import StallReport, stalls_of
+from mvptest.run.stalls import StallReport, stalls_of
 
 PLAN_MESSAGE = "mvptest_plan"
 PLAN_REQUEST = "mvptest_plan_request"  # a worker asks once its handler is registered: a plan pushed earlier is lost
@@ -79,7 +79,7 @@ class RunOutcome:
     generator_cpu_s: float | None = None
     # per process ("local", each worker's id, "master"): cpu_s, wall_s, fraction (of one core), saturated
     generator_cpu: dict[str, dict[str, Any]] = field(default_factory=dict)
-    stalls: StallReport | None = None  # throughput dips and calls queued behind slow ones (mvptest.stalls)
+    stalls: StallReport | None = None  # throughput dips and calls queued behind slow ones (mvptest.run.stalls)
 
     def generator_record(self) -> dict[str, Any]:
         """What the generator says about itself, as plain data for summary.json (key "generator", say)."""
@@ -136,7 +136,7 @@ def preflight(base_url: str, timeout: float = 3.0, *, tls: Any = None) -> None:
         if parts.scheme == "https":
             import gevent.ssl
 
-            from mvptest import tls as tls_
+            from mvptest.net import tls as tls_
 
             tls_.handshake(sock, host, tls, where=public_url(base_url), create=gevent.ssl.create_default_context)
     finally:
@@ -233,7 +233,7 @@ def _run_loop(env: Environment, plan: RunPlan, recorder: Recorder, stop: _Stop, 
         elapsed = time.time() - started
         if seq and time.time() >= next_look:
             next_look += seq["check_every_s"]
-            from mvptest.results.summary import sequential_decision
+            from mvptest.run.summary import sequential_decision
 
             decided = sequential_decision(plan, recorder)
             if decided is not None:
@@ -504,7 +504,7 @@ def run_worker(master_host: str, master_port: int, *, on_notice: Any = None, wai
     except (KeyboardInterrupt, TargetUnreachable):
         raise
     except Exception as exc:  # noqa: BLE001 - zmq errors are many; all mean the same to the user
-        raise UsageError(f"cannot reach the master at {where}: {exc or type(exc).__name__}") from None
+        raise ConfigError(f"cannot reach the master at {where}: {exc or type(exc).__name__}") from None
 
     def on_plan(environment: Environment, msg: Any, **_: Any) -> None:
         data = msg.data

@@ -21,7 +21,8 @@ from locust.exception import StopUser
 from locust.user.task import LOCUST_STATE_STOPPING
 
 from mvptest.masking import SECRETS, Masker
-from mvptest.run.plan import RequestFactory, RunPlan
+from mvptest.run.plan import RunPlan
+from mvptest.run.requests import RequestFactory
 from mvptest.run.recorder import LATE_SEND_S
 from mvptest.validation.compiled import CompiledSchema
 
@@ -177,7 +178,7 @@ def configure(plan: RunPlan, base_url: str, *, arrival_users: int = 1) -> None:
     CONFIG.arrival_rate_per_user = (plan.rate or 0) / max(1, arrival_users)
     CONFIG.arrival_users = max(1, arrival_users)
     # One verifying context for every HTTPS connection (Locust's FastHttpUser does not verify by default).
-    from mvptest.tls import client_context
+    from mvptest.net.tls import client_context
 
     context = client_context(plan.tls, create=gevent.ssl.create_default_context) if base_url.startswith("https") else None
     for cls in (PilotUser, ArrivalUser):
@@ -388,7 +389,7 @@ def _describe_error(rt: _Runtime, error: BaseException) -> str:
     if isinstance(error, _Unexpected):
         return f"{error.kind} in the HTTP client (details withheld: they may quote a header)"
     from mvptest.masking import mask_free_text
-    from mvptest.tls import describe
+    from mvptest.net.tls import describe
 
     problem = describe(error, client_cert=CONFIG.plan is not None and CONFIG.plan.tls is not None
                        and CONFIG.plan.tls.has_client_cert)

@@ -110,6 +110,13 @@ def _rate_text(p: PairResult) -> str:
     return text
 
 
+WIDE_TABLE = 120  # columns a terminal needs for the issue table; narrower ones get a list
+
+
+def render_short(text: str, limit: int = 70) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _pct(x: float) -> str:
     return f"{x * 100:.1f} %"
 
@@ -135,10 +142,13 @@ class ConsoleReporter:
             out.print(f"[yellow]warning:[/] {note}")
         if p.no_evidence:
             out.print("[red]no usable record[/]: the evidence cannot support a verdict (see what gave no record above)")
-        if p.issues:
+        if p.issues and out.width < WIDE_TABLE:
+            self._issue_list(p)
+        elif p.issues:
             table = Table(show_lines=False, title_justify="left")
             evidence = p.evidence is not None
-            cols = ["field (consumer ← provider)", "kind", "consumer requires", "provider sends"]
+            cols = ["field (consumer ← provider)", "kind", "consumer requires",
+                    "provider sends" + (" (after the adapter)" if p.adapter is not None else "")]
             if evidence:
                 cols += ["failing/checked", "examples (masked)" if self.masked else "examples"]
             for col in cols + ["suggestion"]:
@@ -157,6 +167,25 @@ class ConsoleReporter:
         for d in p.decisions():
             out.print(f"[yellow]DECIDE[/] {d}")
         out.print()
+
+    def _issue_list(self, p: PairResult) -> None:
+        """The issues one under another, for a terminal too narrow for seven columns (80 columns, a CI log)."""
+        from rich.markup import escape
+
+        out = self.out
+        for i in p.issues:
+            severity = "[red]error[/]" if i.severity == "error" else "[yellow]warning[/]"
+            out.print(f"[bold]{escape(_field_cell(i))}[/]  {escape(_kind_cell(i))} {severity}")
+            out.print(f"  consumer requires: {escape(i.consumer)}", overflow="fold")
+            after = " (after the adapter)" if p.adapter is not None else ""
+            out.print(f"  provider sends{after}: {escape(i.provider)}", overflow="fold")
+            if after and i.provider_own and i.provider_own != i.provider:
+                out.print(f"  provider's own schema: {escape(i.provider_own)}", overflow="fold")
+            if i.has_evidence:
+                shown = ", ".join(i.examples)
+                out.print(f"  {_evidence_cell(i)} records" + (f"; e.g. {escape(render_short(shown))}" if shown else ""),
+                          overflow="fold")
+            out.print(f"  fix: {escape(_fix_cell(i))}", overflow="fold")
 
     def matrix(self, report: CompatReport) -> None:
         table = Table(title="Department matrix", title_justify="left")
@@ -237,16 +266,21 @@ def render_markdown(report: CompatReport) -> str:
             head = f"### 需求方 consumer `{name}` {_md(first.title)}".rstrip()
             if first.provider_field:
                 head += f" ← 提供方 provider `{first.provider_field}` {_md(first.provider_title)}".rstrip()
+                if first.provider_own:
+                    head += f" ({_md(first.provider_own)})"
             else:
                 head += " ← 提供方未提供 not served"
             lines += [head, ""]
-            lines += ["| 问题类型 kind | 级别 severity | 需求方要求 consumer requires | 提供方实际 provider sends | "
+            sends = "提供方实际 provider sends" + (" (after the adapter 调整后)" if p.adapter is not None else "")
+            lines += ["| 问题类型 kind | 级别 severity | 需求方要求 consumer requires | " + sends + " | "
                       "出现频次 how often | 示例（已脱敏） examples | 调整或决定 step or decision |",
                       "|---|---|---|---|---|---|---|"]
             for i in issues:
                 often = (f"{i.failing:,} of {i.checked:,} records" if i.has_evidence else "by the schemas") + (
                     "" if i.predicted else " (only the data shows it)") + (
-                    f"; {i.provider_defects:,} break the provider's own schema (a data defect at the provider)"
+                    f"; {i.provider_defects:,} break the provider's own schema (a data defect at the provider"
+                    + (f": {_places(i)}" if i.defect_at else "") + ")"
+                    + (f", e.g. {', '.join(f'`{e}`' for e in i.defect_examples)}" if i.defect_examples else "")
                     if i.provider_defects else "")
                 fix = _fix_cell(i) + (f" — step: `{_step_text(i.step)}`" if i.step else "")
                 lines.append("| " + " | ".join(_md(x) for x in (
@@ -258,6 +292,11 @@ def render_markdown(report: CompatReport) -> str:
             lines += ["Suggested adapter (`mvptest compat ... --suggest-adapter FILE` writes it):", "", "```yaml",
                       render_adapter(p).rstrip(), "```", ""]
     return "\n".join(lines) + "\n"
+
+
+def _places(i: Any) -> str:
+    more = i.provider_defects - len(i.defect_at)
+    return ", ".join(i.defect_at) + (f" and {more} more" if more > 0 else "")
 
 
 def _step_text(step: dict[str, Any]) -> str:
@@ -309,8 +348,9 @@ def render_adapter(p: PairResult) -> str:
     steps = p.suggested_steps()
     adapter = Adapter(steps, p.provider.key, p.consumer.key)
     undecided = p.decisions()
-    defects = [i for i in p.issues if i.has_evidence and i.failing and i.provider_defects == i.failing]
-    manual = [i for i in p.issues if not i.step and (i.severity == "error" or not i.predicted) and i not in defects]
+    defects = [i for i in p.issues if i.has_evidence and i.provider_defects]
+    manual = [i for i in p.issues if not i.step and (i.severity == "error" or not i.predicted)
+              and not (i.provider_defects and i.provider_defects == i.failing)]
     head = [
         f"# Adapter: {p.provider.department.name or p.provider.department.id} {p.provider.key} -> "
         f"{p.consumer.department.name or p.consumer.department.id} {p.consumer.key}",
@@ -321,12 +361,18 @@ def render_adapter(p: PairResult) -> str:
         head.append(f"# DECIDE: {d} (null in the map: no consumer code yet; write it there, until then the value passes unchanged and fails the check)")
     if manual:
         head.append("# Not adjustable by an adapter (the departments must agree):")
-        head += [f"#   {i.field} {i.kind}{' (' + i.aspect + ')' if i.aspect else ''}: {i.suggestion}" for i in manual]
+        head += [f"#   {_names(i)} {i.kind}{' (' + i.aspect + ')' if i.aspect else ''}: {i.suggestion}" for i in manual]
     if defects:
         head.append("# Data defects at the provider (values that break its own schema; the provider corrects them):")
-        head += [f"#   {i.field} {i.kind}: {i.provider_defects} of {i.checked} records" for i in defects]
+        head += [f"#   {_names(i)} {i.kind}: {i.provider_defects} of {i.checked} records"
+                 + (f" ({_places(i)})" if i.defect_at else "") for i in defects]
     body = yaml.safe_dump(adapter.to_dict(), allow_unicode=True, sort_keys=False, default_flow_style=None, width=110)
     return "\n".join(head) + "\n" + body
+
+
+def _names(i: Any) -> str:
+    """The consumer's field, and the provider's where it is another."""
+    return i.field + (f" ← {i.provider_field}" if i.provider_field and i.provider_field != i.field else "")
 
 
 def write_adapter(p: PairResult, path: Path) -> None:

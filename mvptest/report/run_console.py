@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from mvptest.load import engine
-from mvptest.results.summary import LOST_REASON
+from mvptest.run.summary import LOST_REASON
 
 
 class RunConsole:

@@ -3,42 +3,23 @@
 from __future__ import annotations
 
 import datetime
-import ipaddress
 import math
-import os
 import random
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
-from mvptest.errors import InputError, Location, SpecError, UsageError
+from mvptest.errors import InputError, Location, SpecError, ConfigError
 from mvptest.spec.loader import display_path
-from mvptest.spec.model import Department, Interface, Parameter, Targets
-from mvptest.spec.refs import BundledSchema
+from mvptest.spec.model import Interface, Targets
+from mvptest.net import host_allowed
+from mvptest.run.pools import _load_pool
+from mvptest.run.wire import interface_from_wire, interface_to_wire
+from mvptest.spec.durations import parse_duration
+from mvptest.spec.env import substitute_env
 
-_DURATION_RE = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m|h)")
-_ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-POOL_SIZE = 1000
-
-
-def parse_duration(value: Any, *, what: str = "duration") -> float:
-    """Seconds from 30, "30s", "2m", "1h30m", "250ms"."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if value <= 0:
-            raise UsageError(f"{what} must be positive, got {value}")
-        return float(value)
-    text = str(value).strip().lower()
-    if re.fullmatch(r"[0-9]+(\.[0-9]+)?", text):
-        return parse_duration(float(text), what=what)
-    parts = _DURATION_RE.findall(text)
-    if not parts or _DURATION_RE.sub("", text).strip():
-        raise UsageError(f"cannot read {what} {value!r}", hint="write it as 30s, 2m, 1h30m or 250ms")
-    total = sum(float(n) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[u] for n, u in parts)
-    if total <= 0:
-        raise UsageError(f"{what} must be positive, got {value!r}")
-    return total
 
 
 @dataclass
@@ -78,7 +59,7 @@ class RunPlan:
     allowed_hosts: list[str] = field(default_factory=list)
     seed: int = 0
     warnings: list[str] = field(default_factory=list)  # said before the load starts; not sent to workers
-    tls: Any = None  # mvptest.tls.TlsConfig: PEM contents (workers need no files); never written to results
+    tls: Any = None  # mvptest.net.tls.TlsConfig: PEM contents (workers need no files); never written to results
     confidence: float = 0.95  # of every bound the verdict uses (targets: {confidence: ...} or --confidence)
     sequential: dict[str, Any] | None = None  # duration: auto: looks, check_every_s, overall and per-look confidence
     consumers: list[dict[str, Any]] = field(default_factory=list)  # the scenario's consumers and their declared usage
@@ -106,7 +87,7 @@ class RunPlan:
 
     @classmethod
     def from_wire(cls, data: dict[str, Any]) -> RunPlan:
-        from mvptest.tls import TlsConfig
+        from mvptest.net.tls import TlsConfig
 
         return cls(
             name=data["name"], scenario_path="", spec_paths=[], target=data["target"],
@@ -117,143 +98,6 @@ class RunPlan:
             seed=int(data["seed"]), tls=TlsConfig.from_wire(data.get("tls")),
             confidence=float(data.get("confidence", 0.95)),
         )
-
-
-def _bundled_to_wire(b: BundledSchema | None) -> dict[str, Any] | None:
-    return None if b is None else {"schema": b.schema, "root_uri": b.root_uri, "resources": b.resources}
-
-
-def _bundled_from_wire(d: dict[str, Any] | None) -> BundledSchema | None:
-    return None if d is None else BundledSchema(d["schema"], d["root_uri"], dict(d["resources"]))
-
-
-def interface_to_wire(itf: Interface) -> dict[str, Any]:
-    return {
-        "department": [itf.department.id, itf.department.name], "id": itf.id, "title": itf.title,
-        "version": itf.version, "method": itf.method, "path": itf.path,
-        "parameters": [[p.name, p.location, _bundled_to_wire(p.schema), p.required] for p in itf.parameters],
-        "response_status": itf.response_status, "response_schema": _bundled_to_wire(itf.response_schema),
-        "request_schema": _bundled_to_wire(itf.request_schema), "sensitive": list(itf.sensitive),
-        "format_options": itf.format_options,
-    }
-
-
-def interface_from_wire(d: dict[str, Any]) -> Interface:
-    return Interface(
-        department=Department(*d["department"]), id=d["id"], title=d["title"], version=d["version"],
-        method=d["method"], path=d["path"],
-        parameters=[Parameter(n, loc, _bundled_from_wire(s), bool(r)) for n, loc, s, r in d["parameters"]],
-        response_status=int(d["response_status"]), response_schema=_bundled_from_wire(d["response_schema"]),  # type: ignore[arg-type]
-        request_schema=_bundled_from_wire(d["request_schema"]), sensitive=tuple(d["sensitive"]),
-        targets=Targets(), format_options=d["format_options"], source=Location("<master>"),
-    )
-
-
-def substitute_env(value: str, *, where: Location, name: str) -> str:
-    """${VAR} from the environment, as an HTTP header can carry it; else bad input naming the header and the
-    variable, never the value (a missing variable, a control character, a character outside Latin-1).
-
-    Every value substituted is a secret of this process from then on (masking.SECRETS): it is scrubbed from
-    every sample and message, whatever a provider echoes back."""
-    from mvptest.masking import SECRETS
-
-    def repl(m: re.Match[str]) -> str:
-        var = m.group(1)
-        if var not in os.environ:
-            raise InputError(f"header {name!r} needs the environment variable {var}, which is not set",
-                             where=where, hint=f"export {var}=... before the run")
-        text = os.environ[var]
-        _check_header_text(text, name=name, where=where, source=f"the environment variable {var}", var=var)
-        SECRETS.add(text)
-        return text
-
-    _check_header_text(_ENV_RE.sub("", value), name=name, where=where, source="its value in the scenario")
-    return _ENV_RE.sub(repl, value)
-
-
-def _check_header_text(text: str, *, name: str, where: Location, source: str, var: str | None = None) -> None:
-    """A header carries Latin-1 without control characters; Python's own error would quote the value."""
-    if re.search(r"[\x00-\x08\x0a-\x1f\x7f]", text):
-        hint = (f"a token file saved on Windows ends with \\r: export {var}=\"$(tr -d '\\r\\n' < FILE)\"" if var
-                else "remove the line break or control character")
-        raise InputError(f"header {name!r}: {source} contains a line break or another control character",
-                         where=where, hint=hint)
-    try:
-        text.encode("latin-1")
-    except UnicodeEncodeError:
-        raise InputError(f"header {name!r}: {source} contains characters an HTTP header cannot carry "
-                         "(only Latin-1 travels in a header; Chinese text does not)", where=where,
-                         hint="percent-encode or base64-encode the value, as the provider expects it") from None
-
-
-def _load_pool(spec: dict[str, Any], base: Path, where: Location, name: str) -> list[Any]:
-    """A data pool's values: inline, or read from a CSV, JSON, NDJSON or .xlsx file through validate's bounded readers."""
-    if "values" in spec:
-        values = list(spec["values"])
-    elif "file" in spec:
-        values = _pool_from_file((base / str(spec["file"])).resolve(), str(spec.get("column", name)), where, name)
-    else:
-        raise InputError(f"data pool {name!r} needs 'file' (CSV/JSON of real values) or 'values'", where=where)
-    values = [v for v in values if v not in (None, "")]
-    if not values:
-        raise InputError(f"data pool {name!r} is empty", where=where)
-    return values
-
-
-POOL_MAX_VALUES = 1_000_000
-
-
-def _pool_from_file(path: Path, column: str, where: Location, name: str) -> list[Any]:
-    from mvptest.validation.readers import Unparsable, open_source
-
-    label = display_path(path)
-    values: list[Any] = []
-    try:
-        source = open_source(path, bundled=None)
-        try:
-            if (source.kind == "json" or path.suffix.lower() == ".json") and not source.data.head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"["):
-                raise InputError(f"data pool {name!r}: {label} is not a JSON array (it holds one JSON document)", where=where,
-                                 hint=f'write an array of values, or of objects with a "{column}" key')
-            for line, row in source:
-                at = f"{label}:{line}" if line is not None else label
-                if isinstance(row, Unparsable):
-                    raise InputError(f"data pool {name!r}: {at} is not a value: {row.message}", where=where,
-                                     hint="a pool file is CSV with a header, a JSON array, NDJSON or .xlsx")
-                if isinstance(row, dict):
-                    if column not in row:
-                        if source.kind not in ("csv", "xlsx"):
-                            raise InputError(f"data pool {name!r}: the object at {at} has no key {column!r}",
-                                             where=where, hint="name the key with column: in the pool")
-                        headers = getattr(source, "headers", [])
-                        if column not in headers:
-                            raise InputError(f"data pool {name!r}: no column {column!r} in {label}", where=where,
-                                             hint="columns: " + ", ".join(headers))
-                        continue  # an empty cell
-                    row = row[column]
-                values.append(row)
-                if len(values) > POOL_MAX_VALUES:
-                    raise InputError(f"data pool {name!r}: {label} holds more than {POOL_MAX_VALUES:,} values",
-                                     where=where, hint="a pool needs a sample of real values, not the whole export")
-        finally:
-            source.close()
-    except InputError as exc:
-        if exc.message.startswith("data pool "):
-            raise
-        raise InputError(f"data pool {name!r}: {exc}", where=where, hint=exc.hint) from None
-    return values
-
-
-def host_allowed(url: str, allowed: list[str]) -> bool:
-    """Loopback is always allowed; any other host only when named in allowed_hosts / --allow-host."""
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        if ipaddress.ip_address(host).is_loopback:
-            return True
-    except ValueError:
-        pass
-    return host in allowed or any(h == host or (h.startswith("*.") and host.endswith(h[1:])) for h in allowed)
 
 
 def build_plan(scenario_path: Path, *, target: str | None = None, duration: str | None = None, users: int | None = None,
@@ -303,7 +147,7 @@ def build_plan(scenario_path: Path, *, target: str | None = None, duration: str 
         """A duration; when the scenario's is wrong, the message names the file and line."""
         try:
             return parse_duration(value, what=key)
-        except UsageError as exc:
+        except ConfigError as exc:
             if from_cli:
                 raise
             raise InputError(exc.message, where=doc.locate(f"/load/{key}"), hint=exc.hint) from None
@@ -325,7 +169,7 @@ def build_plan(scenario_path: Path, *, target: str | None = None, duration: str 
     if users is not None and rate is None:
         plan.rate = None  # --users on the command line means the closed model
     if plan.rate is not None and plan.rate <= 0:
-        raise UsageError("--rate must be positive")
+        raise ConfigError("--rate must be positive")
     if "spawn_rate" not in load:
         plan.spawn_rate = float(max(1, plan.users))  # all users at once, also when --users changed their number
     if _is_auto(duration if duration is not None else load.get("duration")):
@@ -344,16 +188,16 @@ def build_plan(scenario_path: Path, *, target: str | None = None, duration: str 
                      from_cli=(rate if plan.rate else users) is not None)
     if plan.target != "sandbox":
         if not re.match(r"^https?://[^/]+", plan.target):
-            raise UsageError(f"target {plan.target!r} is not a base URL", hint="write it as http://host:port or 'sandbox'")
+            raise ConfigError(f"target {plan.target!r} is not a base URL", hint="write it as http://host:port or 'sandbox'")
         try:
             urlsplit(plan.target).port  # raises on a port out of range or not a number
         except ValueError:
             shown = re.sub(r"//[^/@]*@", "//", plan.target).split("?", 1)[0]  # never a user, password or query
-            raise UsageError(f"target {shown!r}: the port is not a number from 1 to 65535",
+            raise ConfigError(f"target {shown!r}: the port is not a number from 1 to 65535",
                              hint="write it as http://host:port, e.g. http://127.0.0.1:8080") from None
         if not host_allowed(plan.target, plan.allowed_hosts):
             host = urlsplit(plan.target).hostname
-            raise UsageError(
+            raise ConfigError(
                 f"refusing to send load to {host}: it is not loopback and not in the scenario's allowed_hosts",
                 hint=f"add it to allowed_hosts in {display_path(scenario_path)} or pass --allow-host {host}",
             )
@@ -363,7 +207,7 @@ def build_plan(scenario_path: Path, *, target: str | None = None, duration: str 
 
         try:
             LatencyModel.parse(sb["latency_ms"])
-        except UsageError as exc:
+        except ConfigError as exc:
             raise InputError(f"sandbox.latency_ms: {exc.message}", where=doc.locate("/sandbox/latency_ms"),
                              hint=exc.hint) from None
     plan.sandbox = SandboxOptions(
@@ -378,7 +222,7 @@ def build_plan(scenario_path: Path, *, target: str | None = None, duration: str 
             raise InputError(f"data pool {name!r} must be a mapping with 'file' or 'values'", where=doc.locate(f"/data/{name}"))
         plan.pools[name] = _load_pool(spec, scenario_path.parent, doc.locate(f"/data/{name}"), name)
     plan.warnings.extend(_pool_warnings(plan))
-    from mvptest.tls import plan_tls
+    from mvptest.net.tls import plan_tls
 
     plan.tls = plan_tls(data.get("tls"), base=scenario_path.parent, locate=doc.locate, ca_bundle=ca_bundle,
                         client_cert=client_cert, client_key=client_key)
@@ -446,7 +290,7 @@ def _choose_load(plan: RunPlan, load: dict[str, Any], *, from_cli: bool) -> None
     if not plan.rate:
         plan.notes.append(f"load: {plan.load_basis}")
     if plan.rate:
-        from mvptest.targets import requests_needed
+        from mvptest.run.targets import requests_needed
 
         rates = [ip.targets.success_rate for ip in plan.interfaces if ip.targets.success_rate]
         needed = max((requests_needed(r, plan.confidence) or 0 for r in rates), default=0)
@@ -485,7 +329,7 @@ def _check_load_size(plan: RunPlan, processes: int, *, where: Location, from_cli
                 f"{spawn_s:,.0f} s, longer than the run ({plan.duration_s:g} s): it is judged on a partial load")
         return
     if from_cli:
-        raise UsageError(message, hint=hint)
+        raise ConfigError(message, hint=hint)
     raise InputError(message, where=where, hint=hint)
 
 
@@ -519,62 +363,3 @@ def new_run_id(name: str) -> str:
     return f"{stamp}-{slug}-{random.randrange(16**4):04x}"
 
 
-BODY_POOL_SIZE = 200
-SYNTH_BYTES = 32 * 1024 * 1024  # synthetic request bodies held in memory at most (parameter values: an eighth)
-
-
-def _bounded(make: Any, count: int, max_bytes: int, size: Any) -> list[Any]:
-    """Up to ``count`` values from ``make()``, fewer once they hold ``max_bytes`` (at least one): a schema asking
-    for 2 MB strings must not cost 200 of them (1.3 GB and 43 s before the load started)."""
-    out: list[Any] = []
-    total = 0
-    while len(out) < count and (not out or total < max_bytes):
-        value = make()
-        out.append(value)
-        total += size(value)
-    return out
-
-
-class RequestFactory:
-    """Requests for one interface: parameters from the scenario's data pools or synthetic valid values."""
-
-    def __init__(self, itf: Interface, pools: dict[str, list[Any]], *, seed: int) -> None:
-        from mvptest.synth import Synthesizer
-
-        self.itf = itf
-        rng = random.Random(f"{seed}|{itf.key}")
-        self.values: dict[str, list[str]] = {}
-        self.locations: dict[str, str] = {}
-        for p in itf.parameters:
-            if p.name in pools:
-                self.values[p.name] = [str(v) for v in pools[p.name]]
-            elif p.schema is not None and (p.required or p.location == "path"):
-                syn = Synthesizer(p.schema)
-                self.values[p.name] = _bounded(lambda: str(syn.generate(rng)), POOL_SIZE, SYNTH_BYTES // 8, len)
-            else:
-                continue
-            self.locations[p.name] = p.location
-        self.bodies: list[bytes] = []
-        if itf.request_schema is not None and itf.method in ("POST", "PUT", "PATCH"):
-            import orjson
-
-            syn = Synthesizer(itf.request_schema)
-            self.bodies = _bounded(lambda: orjson.dumps(syn.generate(rng)), BODY_POOL_SIZE, SYNTH_BYTES, len)
-
-    def build(self, rng: random.Random) -> tuple[str, dict[str, str], bytes | None]:
-        path = self.itf.path
-        query = []
-        headers: dict[str, str] = {}
-        for name, values in self.values.items():
-            value = values[rng.randrange(len(values))]
-            loc = self.locations[name]
-            if loc == "path":
-                path = path.replace("{" + name + "}", quote(value, safe=""))
-            elif loc == "query":
-                query.append(f"{quote(name)}={quote(value)}")
-            else:
-                headers[name] = value
-        if query:
-            path += "?" + "&".join(query)
-        body = self.bodies[rng.randrange(len(self.bodies))] if self.bodies else None
-        return path, headers, body

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from mvptest.histogram import Histogram
+from mvptest.run.histogram import Histogram
 from mvptest.masking import SECRETS
 
 CATEGORIES = ("transport", "status", "schema")

@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, unquote
 
 import orjson
 
-from mvptest.histogram import Histogram
+from mvptest.run.histogram import Histogram
 from mvptest.sandbox.faults import FaultConfig
 from mvptest.spec.model import Interface
 from mvptest.validation.compiled import CompiledSchema

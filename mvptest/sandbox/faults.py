@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 from statistics import NormalDist
 
-from mvptest.errors import UsageError
+from mvptest.errors import ConfigError
 
 LATENCY_GRAMMAR = (
     "latency is one of: 20 (fixed ms), fixed:20, uniform:10,50, normal:MEAN,SD, lognormal:MEDIAN,SIGMA, "
@@ -40,11 +40,11 @@ class LatencyModel:
         spikes = tuple((float(p) / 100, float(ms)) for p, ms in _SPIKE_RE.findall(raw))
         base = _SPIKE_RE.sub("", raw).strip()
         if sum(p for p, _ in spikes) > 1:
-            raise UsageError(f"latency {raw!r}: spike shares add up to more than 100 %", hint=LATENCY_GRAMMAR)
+            raise ConfigError(f"latency {raw!r}: spike shares add up to more than 100 %", hint=LATENCY_GRAMMAR)
         try:
             model = cls._parse_base(base)
         except (ValueError, IndexError):
-            raise UsageError(f"cannot read latency {raw!r}", hint=LATENCY_GRAMMAR) from None
+            raise ConfigError(f"cannot read latency {raw!r}", hint=LATENCY_GRAMMAR) from None
         return cls(model.kind, model.params, model.points, spikes, raw)
 
     @classmethod
@@ -140,10 +140,10 @@ class FaultConfig:
         for name in ("error_rate", "invalid_rate", "reset_rate", "timeout_rate"):
             value = getattr(self, name)
             if not 0 <= value <= 1:
-                raise UsageError(f"--{name.replace('_', '-')} {value} is not a rate between 0 and 1", hint="0.01 means 1 %")
+                raise ConfigError(f"--{name.replace('_', '-')} {value} is not a rate between 0 and 1", hint="0.01 means 1 %")
         total = self.error_rate + self.invalid_rate + self.reset_rate + self.timeout_rate
         if total > 1:
-            raise UsageError(f"the fault rates add up to {total:g}, more than 1")
+            raise ConfigError(f"the fault rates add up to {total:g}, more than 1")
 
     def draw(self, rng: random.Random) -> str:
         """ok | reset | timeout | error | invalid, with the configured probabilities."""

@@ -25,7 +25,7 @@ from typing import Any, Sequence
 
 import httptools
 
-from mvptest.errors import InputError, MvptestError, UsageError
+from mvptest.errors import InputError, MvptestError, ConfigError
 from mvptest.sandbox.app import Reply, SandboxApp
 
 MAX_URL = 8 * 1024
@@ -290,11 +290,11 @@ class SandboxServer:
             )
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
-                raise UsageError(f"port {self.port} on {self.host} is in use",
+                raise ConfigError(f"port {self.port} on {self.host} is in use",
                                  hint="choose another --port, or --port 0 for a free one") from None
             if exc.errno in (errno.EADDRNOTAVAIL, errno.EACCES, socket.EAI_NONAME if hasattr(socket, "EAI_NONAME") else -2):
-                raise UsageError(f"cannot listen on {self.host}:{self.port}: {exc.strerror}") from None
-            raise UsageError(f"cannot listen on {self.host}:{self.port}: {exc}") from None
+                raise ConfigError(f"cannot listen on {self.host}:{self.port}: {exc.strerror}") from None
+            raise ConfigError(f"cannot listen on {self.host}:{self.port}: {exc}") from None
         self.port = self._server.sockets[0].getsockname()[1]
         self._sweeper = self.loop.create_task(self._sweep())
 

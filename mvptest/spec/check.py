@@ -271,6 +271,11 @@ class _Checker:
             )
             return
         self.result.files.append(path)
+        if kind == "adapter":
+            from mvptest.compat.adapter import adapter_problems
+
+            self.result.problems.extend(adapter_problems(doc))
+            return
         structural = _structure_problems(doc, meta.BY_KIND[kind])
         self.result.problems.extend(structural)
         if kind == "interface":
@@ -279,10 +284,6 @@ class _Checker:
             self._requirement_doc(doc, valid=not structural)
         elif kind == "scenario" and not structural:
             self._scenario_doc(doc)
-        elif kind == "adapter" and not structural:
-            from mvptest.compat.adapter import step_problems
-
-            self.result.problems.extend(step_problems(doc))
 
     def _interface_doc(self, doc: Document, *, valid: bool) -> None:
         data = doc.data
@@ -397,12 +398,12 @@ class _Checker:
                     self.result.problems.append(Problem(doc.locate(to_pointer(["data", name, "file"])), *problem))
         sandbox = data.get("sandbox")
         if isinstance(sandbox, dict) and "latency_ms" in sandbox:
-            from mvptest.errors import UsageError
+            from mvptest.errors import ConfigError
             from mvptest.sandbox.faults import LatencyModel
 
             try:
                 LatencyModel.parse(sandbox["latency_ms"])
-            except UsageError as exc:
+            except ConfigError as exc:
                 self.result.problems.append(Problem(doc.locate("/sandbox/latency_ms"), f"sandbox.latency_ms: {exc.message}",
                                                     exc.hint))
         self.result.scenarios.append(Scenario(data["name"], doc.path, data, spec_paths, doc.locate(), doc))

@@ -238,6 +238,8 @@ NORMALIZE_OPS = ("trim", "remove-spaces", "halfwidth", "fullwidth-parentheses", 
 DATE_FORMATS = ("date", "date-compact", "date-time")
 _POINTER = {"type": "string", "pattern": "^/"}
 _FIELD_STEP = {"field": _POINTER}
+# a code a map writes: one value (text, a number, true/false), or null for "not decided yet"
+_CODE = {"type": ["string", "number", "boolean", "null"]}
 # a fixed offset from UTC: the consumer's time zone for dates cut from date-times (default +08:00, Beijing)
 TZ = {"type": "string", "pattern": r"^([+-]\d{2}:\d{2}|Z)$"}
 PICK_CHOICES = ("first", "last", "latest", "earliest")
@@ -254,7 +256,8 @@ STEP_SHAPES: dict[str, dict[str, Any]] = {
               "properties": {**_FIELD_STEP, "factor": {"type": "number", "exclusiveMinimum": 0}, "unit": {"type": "string"},
                              "integer": {"type": "boolean"}, "round": {"type": "integer", "minimum": 0, "maximum": 10}}},
     "map": {"type": "object", "required": ["field", "values"], "additionalProperties": False,
-            "properties": {**_FIELD_STEP, "values": {"type": "object", "minProperties": 1}, "default": {}}},
+            "properties": {**_FIELD_STEP, "values": {"type": "object", "minProperties": 1, "additionalProperties": _CODE},
+                           "default": _CODE}},
     "convert": {"type": "object", "required": ["field", "to"], "additionalProperties": False,
                 "properties": {**_FIELD_STEP, "to": {"enum": ["string", "integer", "number"]}}},
     "normalize": {"type": "object", "required": ["field", "ops"], "additionalProperties": False,

@@ -162,7 +162,7 @@ def _dip(series: Mapping[int, tuple[int, int]], seconds: list[int], median: floa
 
 def stalls_of(recorder: Any, started_at: float, ended_at: float) -> StallReport:
     """The run's stall report from its Recorder: every interface summed, one series for the run."""
-    from mvptest.histogram import Histogram
+    from mvptest.run.histogram import Histogram
 
     series: dict[int, tuple[int, int]] = {}
     everything = Histogram()

@@ -14,7 +14,7 @@ from mvptest import atomic
 from mvptest.errors import InputError, MvptestError
 from mvptest.report.html import render_html
 from mvptest.report.junit import render_junit
-from mvptest.results.summary import TIMESERIES_HEADER
+from mvptest.run.summary import TIMESERIES_HEADER
 
 
 def write_run(run_dir: Path, summary: dict[str, Any], rows: list[list[Any]], histograms: dict[str, Any]) -> list[Path]:

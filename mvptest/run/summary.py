@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from mvptest import targets as targets_mod
+from mvptest.run import targets as targets_mod
 from mvptest.run.plan import RunPlan
 from mvptest.run.recorder import CATEGORIES, Recorder
 

@@ -11,7 +11,7 @@ The rules, at one confidence level ``c`` (default 0.95) for the whole run:
   the upper bound is the k-th smallest call, k the least rank with P(Bin(n, q) <= k - 1) >= c; the lower bound
   the j-th, j the greatest rank with P(Bin(n, q) >= j) >= c. pass when the upper bound <= T, fail when the lower
   bound > T, inconclusive otherwise (also when n is too small for an upper bound: fewer than 59 calls for p95).
-  The order statistics are read from the histogram (mvptest/histogram.py), the upper one at its bucket's top
+  The order statistics are read from the histogram (mvptest/run/histogram.py), the upper one at its bucket's top
   and the lower one at its bucket's bottom (at most 0.1 % of the value wider than exact).
 * ``max`` and ``mean`` have no distribution-free interval: they are judged on the value observed.
 
@@ -28,7 +28,7 @@ from statistics import NormalDist
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from mvptest.histogram import Histogram
+    from mvptest.run.histogram import Histogram
 
 DEFAULT_CONFIDENCE = 0.95
 OUTCOMES = ("pass", "inconclusive", "fail")  # best first
@@ -236,7 +236,7 @@ def quantile_ranks(n: int, q: float, confidence: float = DEFAULT_CONFIDENCE) -> 
 
 def value_at_rank(hist: Histogram, rank: int, *, side: str) -> float:
     """The rank-th smallest value (1-based, µs) in a histogram: its bucket's top (side "high") or bottom ("low")."""
-    from mvptest.histogram import bucket_bounds
+    from mvptest.run.histogram import bucket_bounds
 
     seen = 0
     for idx in sorted(hist.counts):
@@ -250,7 +250,7 @@ def value_at_rank(hist: Histogram, rank: int, *, side: str) -> float:
 
 def _share_at_or_below(hist: Histogram, threshold_us: float) -> float:
     """The fraction of calls whose bucket midpoint is at or below the threshold (the observed distribution)."""
-    from mvptest.histogram import bucket_bounds
+    from mvptest.run.histogram import bucket_bounds
 
     below = sum(n for idx, n in hist.counts.items() if sum(bucket_bounds(idx)) / 2 <= threshold_us)
     return below / hist.count if hist.count else 0.0

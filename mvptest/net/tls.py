@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from mvptest.errors import InputError, Location, TargetUnreachable, UsageError
+from mvptest.errors import InputError, Location, TargetUnreachable, ConfigError
 
 CA_HINT = "pass --ca-bundle FILE (the PEM of the CA that issued the provider's certificate), or tls: ca_bundle: in the scenario"
 CERT_HINT = "pass --client-cert FILE --client-key FILE (a certificate the provider trusts), or tls: client_cert: in the scenario"
@@ -127,7 +127,7 @@ def load(ca_bundle: Path | None = None, client_cert: Path | None = None, client_
     where = where or {}
     names = {"ca_bundle": "--ca-bundle", "client_cert": "--client-cert", "client_key": "--client-key", **(names or {})}
     if client_key is not None and client_cert is None:
-        raise UsageError(f"{names['client_key']} needs {names['client_cert']}",
+        raise ConfigError(f"{names['client_key']} needs {names['client_cert']}",
                          hint="give the client certificate too (or one PEM file holding certificate and key)")
     if ca_bundle is None and client_cert is None:
         return None

@@ -1,1 +1,0 @@
-"""The run record: summary.json, its writers and readers."""
