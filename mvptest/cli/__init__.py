@@ -19,6 +19,7 @@ _COMMANDS = {
     "sandbox": ("mvptest.cli.sandbox:sandbox", "Serve an interface from its spec: synthetic data, injected faults."),
     "run": ("mvptest.cli.run:run", "The pilot test: load, every response validated, verdict against targets."),
     "worker": ("mvptest.cli.worker:worker", "A load worker for a distributed run (mvptest run --master)."),
+    "compare": ("mvptest.cli.compare:compare", "Regression gate: a new run against a baseline run, interface by interface."),
 }
 
 
