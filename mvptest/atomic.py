@@ -42,6 +42,10 @@ def write_bytes(path: Path, data: bytes) -> None:
     except OSError as exc:
         raise _cannot(path, exc) from None
     try:
+        # mkstemp creates the file 0600; a report is as readable as any file the user creates (a CI job's artifact
+        # step, a colleague): the mode an ordinary open() would give, under the process's umask; an existing
+        # file keeps its own mode
+        os.chmod(tmp, stat.S_IMODE(mode) if mode is not None else 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -60,3 +64,16 @@ def _unlink(tmp: str) -> None:
         os.unlink(tmp)
     except OSError:
         pass
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it (os.umask sets it, a race with other threads' files)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    current = os.umask(0o022)
+    os.umask(current)
+    return current

@@ -133,3 +133,15 @@ def test_a_file_that_is_not_a_run_summary_is_bad_input_naming_it(runs, tmp_path,
 def test_missing_run_folder(tmp_path):
     proc, _ = _compare(tmp_path, tmp_path / "nope", tmp_path / "nope2")
     assert proc.returncode == 2 and "no such run" in proc.stderr
+
+
+def test_result_files_are_readable_by_the_ci_jobs_artifact_step(runs):
+    """Written as an ordinary file would be (0644 under the usual umask 022), not mkstemp's 0600."""
+    import os
+    import stat
+
+    umask = os.umask(0o022)
+    os.umask(umask)
+    for name in ("summary.json", "junit.xml", "report.html"):
+        mode = stat.S_IMODE((runs["fast"] / name).stat().st_mode)
+        assert mode == 0o666 & ~umask, (name, oct(mode))
