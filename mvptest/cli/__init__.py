@@ -55,7 +55,8 @@ STATE = State()
 @click.version_option(__version__, "--version", prog_name="mvptest")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @click.option("--no-color", is_flag=True, help="No colours (also: the NO_COLOR environment variable).")
-def cli(debug: bool, no_color: bool) -> None:
+@click.option("--lang", metavar="zh-CN|en", help="Language of the output (default: the locale, LANG/LC_ALL). 输出语言.")
+def cli(debug: bool, no_color: bool, lang: str | None) -> None:
     """mvptest proves a government data-sharing interface before rollout.
 
     \b
@@ -92,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     STATE.debug = debug or bool(os.environ.get("MVPTEST_DEBUG"))
     _sigterm_as_interrupt()
     try:
+        args = _take_lang(args)
         rv: Any = cli.main(args=args, prog_name="mvptest", standalone_mode=False)
         return int(rv or 0)
     except click.exceptions.Exit as exc:
@@ -100,10 +102,10 @@ def main(argv: list[str] | None = None) -> int:
         exc.show()
         return ExitCode.BAD_INPUT if exc.exit_code == 2 else exc.exit_code
     except click.Abort:
-        click.echo("Interrupted.", err=True)
+        click.echo(_interrupted(), err=True)
         return ExitCode.INTERRUPTED
     except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
+        click.echo(_interrupted(), err=True)
         return ExitCode.INTERRUPTED
     except MvptestError as exc:
         if STATE.debug:
@@ -121,12 +123,38 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         else:
             last = traceback.extract_tb(sys.exc_info()[2])[-1]
-            click.echo(
-                f"mvptest: internal error ({sys.exc_info()[0].__name__} at {os.path.basename(last.filename)}:{last.lineno}). "
-                "Please report it with the command you ran; --debug shows the traceback.",
-                err=True,
-            )
+            from mvptest.i18n import _
+
+            where = f"{sys.exc_info()[0].__name__} at {os.path.basename(last.filename)}:{last.lineno}"  # type: ignore[union-attr]
+            click.echo(_("mvptest: internal error ({where}). Please report it with the command you ran; "
+                         "--debug shows the traceback.").format(where=where), err=True)
         return ExitCode.INTERNAL
+
+
+def _take_lang(args: list[str]) -> list[str]:
+    """--lang L (or --lang=L) before or after the command name, as --debug; the locale's language without it."""
+    from mvptest import i18n
+    from mvptest.errors import UsageError
+
+    end = args.index("--") if "--" in args else len(args)
+    chosen, rest, i = None, [], 0
+    while i < end:
+        a = args[i]
+        if a == "--lang" or a.startswith("--lang="):
+            if a == "--lang":
+                if i + 1 >= end:
+                    raise UsageError("--lang needs a language", hint="--lang zh-CN or --lang en")
+                chosen, i = args[i + 1], i + 2
+            else:
+                chosen, i = a.split("=", 1)[1], i + 1
+            continue
+        rest.append(a)
+        i += 1
+    lang = i18n.detect() if chosen is None else i18n.normalize(chosen)
+    if lang is None:
+        raise UsageError(f"--lang {chosen}: not a language mvptest speaks", hint="--lang zh-CN or --lang en")
+    i18n.set_language(lang)
+    return rest + args[end:]
 
 
 def _sigterm_as_interrupt() -> None:
@@ -143,14 +171,22 @@ def _sigterm_as_interrupt() -> None:
 
 def render_error(exc: Exception) -> None:
     from mvptest.errors import SpecError
+    from mvptest.i18n import _
 
     err = sys.stderr
     if isinstance(exc, SpecError) and len(exc.problems) > 1:
         for problem in exc.problems:
             click.echo(str(problem), file=err)  # file:line:col: severity: message, as compilers print it
-        click.echo(f"mvptest: {len([p for p in exc.problems if p.severity == 'error'])} problem(s); nothing was run.", file=err)
+        count = len([p for p in exc.problems if p.severity == "error"])
+        click.echo(_("mvptest: {count} problem(s); nothing was run.").format(count=count), file=err)
         return
-    click.echo(f"error: {exc}", file=err)
+    click.echo(_("error: {message}").format(message=exc), file=err)
     hint = getattr(exc, "hint", "")
     if hint:
-        click.echo(f"  hint: {hint}", file=err)
+        click.echo(_("  hint: {hint}").format(hint=hint), file=err)
+
+
+def _interrupted() -> str:
+    from mvptest.i18n import _
+
+    return _("Interrupted.")
