@@ -30,7 +30,7 @@ _language = "en"
 
 def normalize(lang: str) -> str | None:
     """``zh_CN.UTF-8``, ``zh``, ``zh-cn`` -> ``zh-CN``; ``en_US`` -> ``en``; None for a language we do not have."""
-    key = lang.split(".")[0].split("@")[0].strip().lower()
+    key = lang.split(".", maxsplit=1)[0].split("@", maxsplit=1)[0].strip().lower()
     if key in _ALIASES:
         return _ALIASES[key]
     if key.startswith("zh"):

@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.exit_code)
     except BrokenPipeError:
         return ExitCode.OK
-    except Exception:  # noqa: BLE001 - the one place that turns a bug into a report request
+    except Exception:  # the one place that turns a bug into a report request
         import traceback
 
         if STATE.debug:
