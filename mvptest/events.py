@@ -11,9 +11,10 @@ This module imports nothing heavy (no locust, no gevent, no rich): every part of
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
