@@ -322,7 +322,7 @@ def test_the_row_scan_passes_a_normal_sheet_of_1000_rows():
 
     import openpyxl
 
-    from mvptest.validation.readers import check_sheet_rows
+    from mvptest.validation.xlsx import check_sheet_rows
 
     wb = openpyxl.Workbook()
     for i in range(1000):

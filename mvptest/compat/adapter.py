@@ -23,67 +23,38 @@ import copy
 import datetime
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from mvptest.compat.fields import FieldInfo, _json_type, clone_table
-from mvptest.validation.readers import put_value as set_value
-from mvptest.errors import SpecError
+from mvptest.errors import Problem, SpecError
+from mvptest.spec import pointer
+from mvptest.spec.adapters import DEFAULT_TZ, adapter_problems, parse_tz, pick_split, star_split, step_problems
+from mvptest.spec.loader import load_document
 
-from mvptest.spec.meta import ADAPTER_DOC  # the file's shape lives with the other kinds
+__all__ = [
+    "DEFAULT_TZ",
+    "Adapter",
+    "adapter_problems",
+    "get_value",
+    "load_adapter",
+    "parse_tz",
+    "pick_split",
+    "star_split",
+    "step_problems",
+]  # the document's checks live in spec/adapters.py
 
 
-# --------------------------------------------------------------------------- pointers on records
+# --------------------------------------------------------------------------- pointers on records (spec/pointer.py)
 
-
-def _tokens(pointer: str) -> list[str]:
-    return [t.replace("~1", "/").replace("~0", "~") for t in pointer.split("/")[1:]]
+get_value = pointer.get  # compat/engine.py and compat/view.py read records with it
 
 
 def _parents(record: Any, tokens: list[str]) -> list[tuple[Any, str]]:
     """Every (container, last key) the pointer reaches; '*' walks every item of a list."""
-    return [(n, tokens[-1]) for n in _nodes(record, tokens[:-1]) if isinstance(n, dict)]
-
-
-def get_value(record: Any, pointer: str) -> tuple[bool, Any]:
-    node = record
-    for token in _tokens(pointer):
-        if isinstance(node, dict) and token in node:
-            node = node[token]
-        elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
-            node = node[int(token)]
-        else:
-            return False, None
-    return True, node
-
-
-def _nodes(record: Any, tokens: list[str]) -> list[Any]:
-    """Every node the tokens reach; '*' walks every item of a list."""
-    nodes = [record]
-    for token in tokens:
-        nxt = []
-        for node in nodes:
-            if token == "*" and isinstance(node, list):
-                nxt.extend(node)
-            elif isinstance(node, dict) and token in node:
-                nxt.append(node[token])
-        nodes = nxt
-    return nodes
-
-
-def star_split(src: str, dst: str) -> tuple[str, str, str] | None:
-    """``/a/*/b`` and ``/a/*/c`` -> (``/a/*``, ``/b``, ``/c``): the shared prefix up to the last '*', and the rest.
-    None when neither pointer has a '*'; ValueError when the '*' do not sit at the same place."""
-    st, dt = _tokens(src), _tokens(dst)
-    if "*" not in st and "*" not in dt:
-        return None
-    last = max(i for i, t in enumerate(st) if t == "*") if "*" in st else -1
-    if last < 0 or st[: last + 1] != dt[: last + 1] or "*" in dt[last + 1:] or last + 1 >= min(len(st), len(dt)):
-        raise ValueError(f"{src} and {dst} must share the part up to the last '*'")
-    prefix = "/" + "/".join(st[: last + 1])
-    return prefix, src[len(prefix):], dst[len(prefix):]
+    return [(n, tokens[-1]) for n in pointer.nodes(record, tokens[:-1]) if isinstance(n, dict)]
 
 
 def copy_value(record: Any, src: str, dst: str, *, move: bool = False, only_missing: bool = False) -> None:
@@ -93,21 +64,21 @@ def copy_value(record: Any, src: str, dst: str, *, move: bool = False, only_miss
         items, s_rel, d_rel = [record], src, dst
     else:
         prefix, s_rel, d_rel = split
-        items = _nodes(record, _tokens(prefix))
+        items = pointer.nodes(record, pointer.split(prefix))
     for item in items:
         if not isinstance(item, dict):
             continue
         found, value = get_value(item, s_rel)
         if not found or (only_missing and get_value(item, d_rel)[0]):
             continue
-        set_value(item, d_rel, copy.deepcopy(value))
+        pointer.put(item, d_rel, copy.deepcopy(value))
         if move:
-            for parent, key in _parents(item, _tokens(s_rel)):
+            for parent, key in _parents(item, pointer.split(s_rel)):
                 parent.pop(key, None)
 
 
-def _transform(record: Any, pointer: str, fn: Callable[[Any], Any]) -> None:
-    for parent, key in _parents(record, _tokens(pointer)):
+def _transform(record: Any, at: str, fn: Callable[[Any], Any]) -> None:
+    for parent, key in _parents(record, pointer.split(at)):
         if key in parent:
             parent[key] = fn(parent[key])
 
@@ -118,21 +89,8 @@ _WIDE = str.maketrans({"(": "（", ")": "）"})
 _NARROW = str.maketrans({"（": "(", "）": ")"})
 
 
-DEFAULT_TZ = "+08:00"
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DATETIME_RE = re.compile(r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)([Zz]|[+-]\d{2}(?::?\d{2})?)?")
-
-
-@lru_cache(maxsize=64)
-def parse_tz(text: str) -> datetime.timezone:
-    """``+08:00``, ``-05:00`` or ``Z`` as a fixed offset; ValueError past +-14:00 or with minutes over 59."""
-    if text in ("Z", "z"):
-        return datetime.timezone.utc
-    m = re.fullmatch(r"([+-])(\d{2}):(\d{2})", text)
-    if not m or int(m.group(3)) > 59 or int(m.group(2)) * 60 + int(m.group(3)) > 14 * 60:
-        raise ValueError(f"{text!r} is not a UTC offset from -14:00 to +14:00 (write +08:00, -05:00 or Z)")
-    minutes = int(m.group(2)) * 60 + int(m.group(3))
-    return datetime.timezone(datetime.timedelta(minutes=-minutes if m.group(1) == "-" else minutes))
 
 
 def parse_datetime(value: str, tz: datetime.timezone) -> datetime.datetime | None:
@@ -191,7 +149,7 @@ def _scale(value: Any, factor: float, integer: bool, ndigits: int | None) -> Any
         return value
     out = value * factor
     if integer:
-        return int(round(out))
+        return round(out)
     if ndigits is not None:
         return round(out, ndigits)
     return round(out, 6) if isinstance(out, float) else out
@@ -239,18 +197,6 @@ def _normalize(value: Any, ops: list[str]) -> Any:
 def prefix_value(value: Any, length: int) -> Any:
     """The first ``length`` characters of a string; other values and shorter strings unchanged."""
     return value[:length] if isinstance(value, str) and len(value) > length else value
-
-
-def pick_split(src: str) -> tuple[str, str]:
-    """``/contributions/*/amount`` -> (``/contributions``, ``/amount``): the array and the path inside an item.
-    ValueError unless the pointer goes through exactly one '*'."""
-    tokens = _tokens(src)
-    stars = tokens.count("*")
-    if stars != 1:
-        raise ValueError(f"from must go through exactly one array ('*'), {src} has {stars}")
-    i = tokens.index("*")
-    array = "".join("/" + t.replace("~", "~0").replace("/", "~1") for t in tokens[:i])
-    return array, src[len(array) + 2:]
 
 
 def by_pointer(by: str) -> str:
@@ -328,6 +274,23 @@ def _ordered_pick(items: list[Any], by: str, tz: datetime.timezone, choose: str)
     return best[1]
 
 
+def _value_step(kind: str, args: dict[str, Any]) -> Callable[[Any], Any] | None:
+    """What a step on one field (date, scale, map, convert, normalize, prefix) does to each of its values."""
+    if kind == "date":
+        return lambda v: date_value(v, args["from"], args["to"], args.get("tz", DEFAULT_TZ))
+    if kind == "scale":
+        return lambda v: _scale(v, float(args["factor"]), bool(args.get("integer")), args.get("round"))
+    if kind == "map":
+        return lambda v: mapped_value(v, args)
+    if kind == "convert":
+        return lambda v: convert_value(v, args["to"])
+    if kind == "normalize":
+        return lambda v: _normalize(v, list(args["ops"]))
+    if kind == "prefix":
+        return lambda v: prefix_value(v, int(args["length"]))
+    return None
+
+
 # --------------------------------------------------------------------------- the adapter
 
 
@@ -345,24 +308,15 @@ class Adapter:
         out = copy.deepcopy(record)
         for step in self.steps:
             (kind, args), = step.items()
-            if kind in ("copy", "rename"):
+            fn = _value_step(kind, args)
+            if fn is not None:
+                _transform(out, args["field"], fn)
+            elif kind in ("copy", "rename"):
                 copy_value(out, args["from"], args["to"], move=kind == "rename")
-            elif kind == "date":
-                _transform(out, args["field"], lambda v, a=args: date_value(v, a["from"], a["to"], a.get("tz", DEFAULT_TZ)))
-            elif kind == "scale":
-                _transform(out, args["field"], lambda v, a=args: _scale(v, float(a["factor"]), bool(a.get("integer")), a.get("round")))
-            elif kind == "map":
-                _transform(out, args["field"], lambda v, a=args: mapped_value(v, a))
-            elif kind == "convert":
-                _transform(out, args["field"], lambda v, a=args: convert_value(v, a["to"]))
-            elif kind == "normalize":
-                _transform(out, args["field"], lambda v, a=args: _normalize(v, list(a["ops"])))
-            elif kind == "prefix":
-                _transform(out, args["field"], lambda v, a=args: prefix_value(v, int(a["length"])))
             elif kind == "pick":
                 found, value = pick_value(out, args)
                 if found:
-                    set_value(out, args["to"], value)
+                    pointer.put(out, args["to"], value)
         return out
 
     def unknown_fields(self, table: dict[str, FieldInfo]) -> list[str]:
@@ -402,10 +356,10 @@ class Adapter:
             if kind == "pick":
                 _pick_fields(table, args)
                 continue
-            f = table.get(args["field"])
-            if f is None:
+            changed = table.get(args["field"])
+            if changed is None:
                 continue
-            s = f.schema
+            s = changed.schema
             if kind == "date":
                 if s.get("format") == args["from"] or "format" not in s:
                     s["format"] = args["to"]
@@ -510,10 +464,10 @@ def _pick_fields(table: dict[str, FieldInfo], args: dict[str, Any]) -> None:
 
 def _required_in_item(table: dict[str, FieldInfo], array: str, rel: str) -> bool:
     """Every key on the way from an array item to ``rel`` is required (and not nullable) in the item's schema."""
-    pointer = array + "/*"
-    for token in rel.split("/")[1:]:
-        pointer += "/" + token
-        f = table.get(pointer)
+    at = array + "/*"
+    for token in pointer.split(rel):
+        at = pointer.child(at, token)
+        f = table.get(at)
         if f is None or not f.required or "null" in f.types:
             return False
     return True
@@ -526,7 +480,7 @@ def mapped_value(value: Any, args: dict[str, Any]) -> Any:
     key = map_key(value)
     if key in values:
         return value if values[key] is None else values[key]
-    return args["default"] if "default" in args else value
+    return args.get("default", value)
 
 
 def map_key(value: Any) -> str:
@@ -546,10 +500,6 @@ def _unique(values: list[Any]) -> list[Any]:
 
 def load_adapter(path: Path) -> Adapter:
     """Read and check an adapter file; every problem is reported with its line (exit 2)."""
-    from mvptest.errors import Problem
-    from mvptest.spec.check import _structure_problems
-    from mvptest.spec.loader import load_document
-
     doc = load_document(path)
     problems = list(doc.problems)
     if not isinstance(doc.data, dict) or doc.data.get("kind") != "adapter":
@@ -561,79 +511,3 @@ def load_adapter(path: Path) -> Adapter:
         raise SpecError(problems)
     data = doc.data
     return Adapter(list(data.get("steps") or []), str(data.get("provider", "")), str(data.get("consumer", "")), str(path))
-
-
-def adapter_problems(doc: Any) -> list[Any]:
-    """Every problem of an adapter document, once: what its steps' own checks say, and the shape's findings where
-    those checks say nothing (one message per place; compat --adapter and spec check say the same)."""
-    from mvptest.spec.check import _structure_problems
-
-    steps = step_problems(doc)
-    said = {(p.where.line, p.where.column) for p in steps}
-    said_steps = {p.message.split(":", 1)[0] for p in steps}
-    shape = [p for p in _structure_problems(doc, ADAPTER_DOC) if (p.where.line, p.where.column) not in said
-             and not any(p.message.startswith(f"{s}") for s in said_steps if s.startswith("steps["))]
-    return shape + steps
-
-
-def step_problems(doc: Any) -> list[Any]:
-    """What the shape of an adapter cannot say about its steps, each located at its line (spec check may call it too)."""
-    from mvptest.errors import Problem
-
-    problems = []
-    steps = doc.data.get("steps") if isinstance(doc.data, dict) else None
-    for i, step in enumerate(steps if isinstance(steps, list) else []):  # a wrong shape is reported by the shape
-        if not (isinstance(step, dict) and len(step) == 1):
-            continue
-        (kind, args), = step.items()
-        if not isinstance(args, dict):
-            continue
-        if kind == "date" and args.get("from") == args.get("to"):
-            problems.append(Problem(doc.locate(f"/steps/{i}/date"), "a date step must change the format (from == to)"))
-        tz = args.get("tz")
-        if isinstance(tz, (int, float)) and not isinstance(tz, bool):
-            # YAML 1.1 reads an unquoted +10:00 as 600 (base 60) and +8 as 8: which offset was meant is a guess
-            meant = (f"+{tz // 60:02d}:{tz % 60:02d}" if isinstance(tz, int) and abs(tz) >= 60 else "+08:00")
-            problems.append(Problem(doc.locate(f"/steps/{i}/{kind}/tz"),
-                                    f"tz was read as the number {tz:g}, not as an offset",
-                                    f"write the offset in quotes with hours and minutes, e.g. tz: '{meant}' (Beijing: '+08:00')"))
-        if isinstance(tz, str):
-            try:
-                parse_tz(args["tz"])
-            except ValueError as exc:
-                problems.append(Problem(doc.locate(f"/steps/{i}/{kind}/tz"), str(exc)))
-        if kind == "pick":
-            problems.extend(_pick_problems(doc, f"/steps/{i}/pick", args))
-        if kind in ("copy", "rename") and all(isinstance(args.get(k), str) for k in ("from", "to")):
-            try:
-                star_split(args["from"], args["to"])
-            except ValueError as exc:
-                problems.append(Problem(doc.locate(f"/steps/{i}/{kind}"), str(exc),
-                                        "copy inside array items: from: /items/*/a, to: /items/*/b"))
-    return problems
-
-
-def _pick_problems(doc: Any, where: str, args: dict[str, Any]) -> list[Any]:
-    """What the shape cannot say about a pick step: one '*' in from, none in to, by exactly when it orders."""
-    from mvptest.errors import Problem
-
-    out = []
-    example = "for example pick: {from: /contributions/*/amount, to: /latestContributionAmount, choose: latest, by: period}"
-    if isinstance(args.get("from"), str):
-        try:
-            pick_split(args["from"])
-        except ValueError as exc:
-            out.append(Problem(doc.locate(f"{where}/from"), str(exc), example))
-    if isinstance(args.get("to"), str) and "*" in _tokens(args["to"]):
-        out.append(Problem(doc.locate(f"{where}/to"), f"to names one value and cannot go through an array ('*'): {args['to']}",
-                           example))
-    choose, by = args.get("choose"), args.get("by")
-    if choose in ("latest", "earliest") and by is None:
-        out.append(Problem(doc.locate(where), f"choose: {choose} needs by: the item key whose value orders the items",
-                           example))
-    if by is not None and (choose in ("first", "last") or (isinstance(choose, int) and not isinstance(choose, bool))):
-        out.append(Problem(doc.locate(f"{where}/by"), f"by orders items only for choose: latest or earliest, not {choose}",
-                           "drop by, or choose latest or earliest"))
-    if isinstance(by, str) and "*" in by:
-        out.append(Problem(doc.locate(f"{where}/by"), f"by names a key inside one item and cannot hold '*': {by}", example))
-    return out

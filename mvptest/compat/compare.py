@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mvptest.compat.adapter import convert_value, map_key
@@ -37,15 +38,15 @@ class CompatIssue:
     predicted: bool = True  # found by comparing schemas (False: only the data shows it)
     checked: int = 0
     failing: int = 0
-    examples: list[str] = field(default_factory=list)
+    examples: list[str] = dataclasses.field(default_factory=list)
     has_evidence: bool = False
     aspect: str = ""  # unit | format-options (of a format-mismatch), cardinality (of a type-mismatch)
     provider_defects: int = 0  # failing records whose value breaks the provider's own schema too
     provider_title: str = ""  # the provider's name for its field
-    decide: list[str] = field(default_factory=list)  # what the departments must decide before a step can bridge it
+    decide: list[str] = dataclasses.field(default_factory=list)  # what the departments must decide before a step can bridge it
     data_shows: str = ""  # the cause the data shows (e.g. "+86 country prefix in 200 of 200 records")
-    defect_at: list[str] = field(default_factory=list)  # where values break the provider's own schema ("line 12")
-    defect_examples: list[str] = field(default_factory=list)  # those values, masked
+    defect_at: list[str] = dataclasses.field(default_factory=list)  # where values break the provider's own schema ("line 12")
+    defect_examples: list[str] = dataclasses.field(default_factory=list)  # those values, masked
     provider_own: str = ""  # the provider's own field as its schema describes it (before any adapter step)
 
     def to_dict(self) -> dict[str, Any]:
@@ -116,7 +117,7 @@ def _map_values(provider_values: list[Any], consumer: FieldInfo) -> tuple[dict[s
     return mapping, unmapped
 
 
-def compare_fields(view: "ConsumerView", options: "FormatOptions | None" = None) -> list[CompatIssue]:
+def compare_fields(view: ConsumerView, options: FormatOptions | None = None) -> list[CompatIssue]:
     """Static comparison of the consumer's fields with what the view gives each of them."""
     consumer = view.consumer
     issues: list[CompatIssue] = []
@@ -151,7 +152,7 @@ def compare_fields(view: "ConsumerView", options: "FormatOptions | None" = None)
     return issues
 
 
-def _missing(view: "ConsumerView", cp: str, cf: FieldInfo) -> CompatIssue:
+def _missing(view: ConsumerView, cp: str, cf: FieldInfo) -> CompatIssue:
     declared = view.declared.get(cp)
     guess = next((p for p, f in view.adapted.items() if cf.title and f.title == cf.title and "*" not in p), None)
     step = {"copy": {"from": guess, "to": cp}} if guess else None
@@ -166,7 +167,7 @@ def _missing(view: "ConsumerView", cp: str, cf: FieldInfo) -> CompatIssue:
                        + (f"{declared} (its from:)" if declared else "it"), suggestion, cf.title, step)
 
 
-def _cardinality(cp: str, cf: FieldInfo, origin: str, pf: FieldInfo, move: Any, view: "ConsumerView") -> list[CompatIssue]:
+def _cardinality(cp: str, cf: FieldInfo, origin: str, pf: FieldInfo, move: Any, view: ConsumerView) -> list[CompatIssue]:
     """A list where the consumer wants one value: a pick step chooses the element (the latest, when the items
     carry a date to order them by)."""
     array = move.source.rsplit("/*", 1)[0]
@@ -175,7 +176,8 @@ def _cardinality(cp: str, cf: FieldInfo, origin: str, pf: FieldInfo, move: Any, 
                or "period" in k.lower() or "date" in k.lower() or "time" in k.lower())), None)
     step: dict[str, Any] = {"pick": {"from": move.source, "to": cp, "choose": "latest" if by else "last",
                                      **({"by": by} if by else {})}}
-    item = pf.schema.get("items") if isinstance(pf.schema.get("items"), dict) else {}
+    items = pf.schema.get("items")
+    item: dict[str, Any] = items if isinstance(items, dict) else {}
     item_types = FieldInfo(cp, item, False).types
     allowed = _types(cf) | ({"integer"} if "number" in _types(cf) else set())
     fits = not item_types or not _types(cf) or item_types <= allowed
@@ -187,15 +189,43 @@ def _cardinality(cp: str, cf: FieldInfo, origin: str, pf: FieldInfo, move: Any, 
         provider_title=pf.title, decide=[] if by else [f"which element of {array} {cp} takes (the last is suggested)"])]
 
 
-def _compare_one(cp: str, cf: FieldInfo, src: str, pf: FieldInfo, options: "FormatOptions | None" = None) -> list[CompatIssue]:
-    out: list[CompatIssue] = []
-    title = cf.title
+@dataclass
+class _Pair:
+    """One consumer field and the provider field it is read from, and the issues found between them so far."""
 
-    def add(kind: str, severity: str, consumer: str, provider: str, message: str, suggestion: str,
+    cp: str
+    cf: FieldInfo
+    src: str
+    pf: FieldInfo
+    options: FormatOptions | None = None
+    out: list[CompatIssue] = dataclasses.field(default_factory=list)
+
+    def add(self, kind: str, severity: str, consumer: str, provider: str, message: str, suggestion: str,
             step: dict[str, Any] | None = None, aspect: str = "", decide: list[str] | None = None) -> None:
-        out.append(CompatIssue(cp, src, kind, severity, consumer, provider, message, suggestion, title, step, aspect=aspect,
-                               provider_title=pf.title, decide=decide or []))
+        self.out.append(CompatIssue(self.cp, self.src, kind, severity, consumer, provider, message, suggestion, self.cf.title,
+                                    step, aspect=aspect, provider_title=self.pf.title, decide=decide or []))
 
+
+def _compare_one(cp: str, cf: FieldInfo, src: str, pf: FieldInfo, options: FormatOptions | None = None) -> list[CompatIssue]:
+    pair = _Pair(cp, cf, src, pf, options)
+    provider_enum, converted = _type_issues(pair)
+    units_differ = _unit_issues(pair)
+    _format_issues(pair)
+    _enum_issues(pair, provider_enum, converted)
+    _length_issues(pair)
+    if not units_differ:
+        _range_issues(pair)
+    unit = next((i for i in pair.out if i.aspect == "unit" and i.step and i.step["scale"].get("integer")), None)
+    if unit is not None and _types(pf) == {"number"}:
+        pair.out = [i for i in pair.out if not (i.kind == "type-mismatch" and i.provider == "number")]  # the scaling rounds
+    _pattern_issues(pair)
+    return pair.out
+
+
+def _type_issues(pair: _Pair) -> tuple[list[Any], bool]:
+    """Optional against required, and the types; the provider's codes as a convert step leaves them, and whether
+    one converts them."""
+    add, cp, cf, pf = pair.add, pair.cp, pair.cf, pair.pf
     if cf.effectively_required and not pf.effectively_required:
         add("optional-field", "warning", "required", "optional", f"the consumer requires {cp}; the provider may leave it out",
             "ask the provider to always send it, or make it optional for the consumer")
@@ -211,18 +241,26 @@ def _compare_one(cp: str, cf: FieldInfo, src: str, pf: FieldInfo, options: "Form
         elif not pt <= allowed:
             target = next((t for t in ("integer", "number", "string") if t in ct), None)
             scalar = pt <= {"string", "integer", "number"}
-            step = {"convert": {"field": cp, "to": target}} if target and scalar else None
+            step: dict[str, Any] | None = {"convert": {"field": cp, "to": target}} if target and scalar else None
             add("type-mismatch", "error", " or ".join(sorted(ct)), " or ".join(sorted(pt)),
                 f"the consumer expects {' or '.join(sorted(ct))}; the provider sends {' or '.join(sorted(pt))}",
                 f"convert the value to {target}" if step else "the types cannot be converted mechanically", step)
             if step:
                 converted = True
                 provider_enum = [convert_value(v, target) for v in provider_enum]  # type: ignore[arg-type]
+    return provider_enum, converted
+
+
+def _unit_issues(pair: _Pair) -> bool:
+    """A unit the consumer counts in (x-unit) against the provider's; whether the two declare different units."""
+    add, cp, cf, pf = pair.add, pair.cp, pair.cf, pair.pf
+    ct = _types(cf)
     cu, pu = cf.get("x-unit"), pf.get("x-unit")
     if cu and pu and cu != pu:
         factor = UNIT_FACTORS.get((str(pu), str(cu)))
         integer = "integer" in ct and "number" not in ct
-        step = {"scale": {"field": cp, "factor": factor, "unit": cu, **({"integer": True} if integer else {})}} if factor else None
+        step = {"scale": {"field": cp, "factor": factor, "unit": cu,
+                          **({"integer": True} if integer else {})}} if factor else None
         add("format-mismatch", "error", f"in {cu}", f"in {pu}",
             f"the consumer counts {cu}; the provider sends {pu}: a factor of {factor:g} hides here" if factor
             else f"the consumer counts {cu}; the provider sends {pu}",
@@ -232,6 +270,13 @@ def _compare_one(cp: str, cf: FieldInfo, src: str, pf: FieldInfo, options: "Form
         add("format-mismatch", "warning", f"in {cu}", "no unit declared",
             f"the consumer counts {cu}; the provider does not say which unit it sends",
             "ask the provider which unit it sends, and add x-unit to its schema", aspect="unit")
+    return bool(cu and pu and cu != pu)
+
+
+def _format_issues(pair: _Pair) -> None:
+    """Formats that differ, or the same format with options the provider allows and the consumer rejects."""
+    add, cp, cf, pf = pair.add, pair.cp, pair.cf, pair.pf
+    options = pair.options
     cfmt, pfmt = cf.get("format"), pf.get("format")
     tz = str(cf.get("x-timezone") or DEFAULT_TZ)
     if cfmt and cfmt != pfmt:
@@ -256,7 +301,8 @@ def _compare_one(cp: str, cf: FieldInfo, src: str, pf: FieldInfo, options: "Form
                     f"every value the provider's pattern allows fails {cfmt} ({decided.cause}; {decided.failing} of "
                     f"{decided.tried} generated from it)", decided.suggestion(cfmt), decided.step(cp))
             else:
-                add("format-mismatch", "warning", cfmt, "no format", f"the consumer expects {cfmt}; the provider does not promise it"
+                add("format-mismatch", "warning", cfmt, "no format",
+                    f"the consumer expects {cfmt}; the provider does not promise it"
                     + (f" ({decided.failing} of {decided.tried} values its pattern allows fail: {decided.cause})"
                        if decided is not None and decided.failing else ""),
                     "ask the provider to declare the format, or check its real data")
@@ -267,9 +313,16 @@ def _compare_one(cp: str, cf: FieldInfo, src: str, pf: FieldInfo, options: "Form
                 if op and op in (pf.get("x-normalized") or []):
                     continue  # the adapter normalises the values already
                 add("format-mismatch", "warning", f"{cfmt}, {code} rejected", f"{cfmt}, {code} allowed ({provider_severity})",
-                    f"the provider accepts {cfmt} values with {code} ({provider_severity} in its formats:); the consumer rejects them",
-                    f"normalise with {op}" if op else "agree on the format option", {"normalize": {"field": cp, "ops": [op]}} if op else None,
+                    f"the provider accepts {cfmt} values with {code} ({provider_severity} in its formats:); "
+                    "the consumer rejects them",
+                    f"normalise with {op}" if op else "agree on the format option",
+                    {"normalize": {"field": cp, "ops": [op]}} if op else None,
                     aspect="format-options")
+
+
+def _enum_issues(pair: _Pair, provider_enum: list[Any], converted: bool) -> None:
+    """Codes the provider sends that the consumer does not accept, or an open list against a closed one."""
+    add, cp, cf = pair.add, pair.cp, pair.cf
     consumer_enum = cf.get("enum")
     if isinstance(consumer_enum, list):
         if provider_enum:
@@ -285,7 +338,7 @@ def _compare_one(cp: str, cf: FieldInfo, src: str, pf: FieldInfo, options: "Form
                     step, decide=[f"{map_key(v)}" for v in unmapped])
                 if not unmapped and extra == provider_enum:
                     # every value is mapped to a consumer code: the map gives the consumer's type too
-                    for i in out:
+                    for i in pair.out:
                         if i.kind == "type-mismatch" and i.step and "convert" in i.step:
                             i.step = step
                             i.suggestion = "map the codes (the consumer's codes have its type)"
@@ -293,6 +346,11 @@ def _compare_one(cp: str, cf: FieldInfo, src: str, pf: FieldInfo, options: "Form
             add("enum-mismatch", "warning", "one of " + ", ".join(map(map_key, consumer_enum)), "any value",
                 "the consumer accepts a closed list; the provider does not promise one",
                 "check real data or agree on the code table")
+
+
+def _length_issues(pair: _Pair) -> None:
+    """The consumer's length limits against the provider's."""
+    add, cf, pf = pair.add, pair.cf, pair.pf
     cmax, pmax = cf.get("maxLength"), pf.get("maxLength")
     if isinstance(cmax, int) and (not isinstance(pmax, int) or pmax > cmax):
         severe = isinstance(pf.get("minLength"), int) and pf.get("minLength") > cmax
@@ -303,15 +361,21 @@ def _compare_one(cp: str, cf: FieldInfo, src: str, pf: FieldInfo, options: "Form
     if isinstance(cmin, int) and cmin > (pmin if isinstance(pmin, int) else 0):
         add("length-mismatch", "warning", f"at least {cmin} characters", f"from {pmin or 0}",
             f"the provider may send shorter values than the consumer's {cmin} characters", "agree on the length")
-    if not (cu and pu and cu != pu):
-        for key, worse in (("minimum", lambda c, p: p is None or p < c), ("maximum", lambda c, p: p is None or p > c)):
-            c, p = cf.get(key), pf.get(key)
-            if isinstance(c, (int, float)) and worse(c, p if isinstance(p, (int, float)) else None):
-                add("range-mismatch", "warning", f"{key} {c}", f"{key} {p}" if p is not None else f"no {key}",
-                    f"the provider may send values beyond the consumer's {key} of {c}", "agree on the range")
-    unit = next((i for i in out if i.aspect == "unit" and i.step and i.step["scale"].get("integer")), None)
-    if unit is not None and pt == {"number"}:
-        out = [i for i in out if not (i.kind == "type-mismatch" and i.provider == "number")]  # the scaling rounds
+
+
+def _range_issues(pair: _Pair) -> None:
+    """The consumer's minimum and maximum against the provider's (not when the units differ: scaling moves them)."""
+    add, cf, pf = pair.add, pair.cf, pair.pf
+    for key, worse in (("minimum", lambda c, p: p is None or p < c), ("maximum", lambda c, p: p is None or p > c)):
+        c, p = cf.get(key), pf.get(key)
+        if isinstance(c, (int, float)) and worse(c, p if isinstance(p, (int, float)) else None):
+            add("range-mismatch", "warning", f"{key} {c}", f"{key} {p}" if p is not None else f"no {key}",
+                f"the provider may send values beyond the consumer's {key} of {c}", "agree on the range")
+
+
+def _pattern_issues(pair: _Pair) -> None:
+    """The consumer's pattern against the provider's, decided by values generated from the provider's pattern."""
+    add, cp, cf, pf = pair.add, pair.cp, pair.cf, pair.pf
     cpat, ppat = cf.get("pattern"), pf.get("pattern")
     if cpat and cpat != ppat:
         decided = _decide_by_examples(pf, lambda v: _pattern_failure(str(cpat), v)) if ppat else None
@@ -324,7 +388,6 @@ def _compare_one(cp: str, cf: FieldInfo, src: str, pf: FieldInfo, options: "Form
         else:
             add("pattern-mismatch", "warning", f"pattern {cpat}", f"pattern {ppat}" if ppat else "no pattern",
                 "the consumer's pattern is not the provider's", "agree on the pattern, or check the provider's real data")
-    return out
 
 
 @dataclass
@@ -350,7 +413,7 @@ def _severity(fmt: str, code: str, options: dict[str, dict[str, str]]) -> str:
     return known.severity(code, overrides) if known is not None else overrides.get(code, "error")
 
 
-def _format_failure(fmt: str, value: str, options: "FormatOptions | None", side: str) -> str | None:
+def _format_failure(fmt: str, value: str, options: FormatOptions | None, side: str) -> str | None:
     """The failure code of a value under a format ("" for a failure without a code), None when it passes."""
     from mvptest import formats
 

@@ -17,9 +17,12 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from mvptest.compat.adapter import Adapter, _nodes, _tokens, copy_value, get_value
+from mvptest.compat.adapter import Adapter, copy_value
 from mvptest.compat.fields import FieldInfo, clone_table
-from mvptest.validation.readers import put_value
+from mvptest.spec.pointer import get as get_value
+from mvptest.spec.pointer import nodes as _nodes
+from mvptest.spec.pointer import put as put_value
+from mvptest.spec.pointer import split as _tokens
 
 
 def declared_source(cp: str, consumer: dict[str, FieldInfo]) -> str | None:
@@ -67,7 +70,7 @@ class ConsumerView:
 
     @classmethod
     def build(cls, provider: dict[str, FieldInfo], consumer: dict[str, FieldInfo],
-              adapter: Adapter | None = None) -> "ConsumerView":
+              adapter: Adapter | None = None) -> ConsumerView:
         origins = {p: p for p in provider}
         produced: set[str] = set()
         if adapter is not None:
@@ -147,7 +150,7 @@ class ConsumerView:
             out = copy.deepcopy(record)
         for move in self.moves:
             if move.many:
-                values = [v for v in _nodes(out, _tokens(move.source))]
+                values = list(_nodes(out, _tokens(move.source)))
                 found_array = bool(_nodes(out, _tokens(move.source.split("/*", 1)[0])))
                 if found_array:
                     put_value(out, move.target, copy.deepcopy(values))

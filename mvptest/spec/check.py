@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import stat
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from mvptest import formats
 from mvptest.errors import InputError, Location, Problem
 from mvptest.spec import meta
-from mvptest.spec.loader import escape_pointer_token, SPEC_SUFFIXES, Document, display_path, load_document, to_pointer
+from mvptest.spec.adapters import adapter_problems
+from mvptest.spec.latency import latency_problem
+from mvptest.spec.loader import SPEC_SUFFIXES, Document, display_path, load_document
 from mvptest.spec.model import Department, Interface, Parameter, Requirement, Scenario, SpecSet, Targets
+from mvptest.spec.pointer import child, join
+from mvptest.spec.pools import pool_file_problem
 from mvptest.spec.reach import unreachable
 from mvptest.spec.refs import BundledSchema, bundle_schema
+from mvptest.spec.shape import structure_problems as _structure_problems
+from mvptest.spec.shape import suggest as _suggest
+from mvptest.spec.validator import compile_error
 
 _SKIP_DIRS = {".git", "__pycache__", "node_modules", ".venv", "venv"}
 
@@ -28,9 +35,9 @@ def iter_spec_files(path: Path) -> Iterable[Path]:
     in their first 64 KiB (schemas, data exports) are skipped unparsed, as are files over the size limit."""
     if path.is_dir():
         for p in sorted(path.rglob("*")):
-            if p.suffix.lower() in SPEC_SUFFIXES and p.is_file() and not (set(p.relative_to(path).parts[:-1]) & _SKIP_DIRS):
-                if p.suffix.lower() != ".json" or _json_spec_head(p):
-                    yield p
+            if (p.suffix.lower() in SPEC_SUFFIXES and p.is_file() and not (set(p.relative_to(path).parts[:-1]) & _SKIP_DIRS)
+                    and (p.suffix.lower() != ".json" or _json_spec_head(p))):
+                yield p
     else:
         yield path
 
@@ -45,60 +52,6 @@ def _json_spec_head(path: Path) -> bool:
             return bool(_JSON_SPEC_HEAD.match(f.read(_PEEK_BYTES)))
     except OSError:
         return False
-
-
-def _readable(parts: Sequence[Any]) -> str:
-    out = ""
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
-
-
-def _suggest(word: object, choices: Iterable[str]) -> str | None:
-    match = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
-    return match[0] if match else None
-
-
-def _structure_problems(doc: Document, shape: dict[str, Any]) -> list[Problem]:
-    """Check a document against its kind's shape; one problem per unknown key, missing key or bad value."""
-    from jsonschema import Draft202012Validator
-
-    problems: list[Problem] = []
-    for error in Draft202012Validator(shape).iter_errors(doc.data):
-        path = list(error.absolute_path)
-        where = doc.locate(path)
-        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-            allowed = error.schema.get("properties", {})
-            if not allowed:  # a map with typed values, such as formats: {...}
-                problems.append(Problem(where, f"{_readable(path)}: {error.message}"))
-                continue
-            for key in error.instance:
-                if key in allowed:
-                    continue
-                guess = _suggest(key, allowed)
-                problems.append(
-                    Problem(
-                        doc.locate(path + [key]),
-                        f"unknown key {key!r} in {_readable(path)}" + (f"; did you mean {guess!r}?" if guess else ""),
-                        "allowed here: " + ", ".join(allowed),
-                    )
-                )
-        elif error.validator == "required":
-            problems.append(Problem(where, f"{_readable(path)}: {error.message}", "add the key"))
-        elif error.validator == "anyOf" and error.schema in (meta.DURATION, meta.DURATION_OR_AUTO):
-            auto = " or auto (until the verdict is decided)" if error.schema is meta.DURATION_OR_AUTO else ""
-            problems.append(Problem(where, f"{_readable(path)}: cannot read {error.instance!r} as a duration",
-                                    f"write it as 30s, 2m, 1h30m or 250ms (greater than 0){auto}"))
-        else:
-            hint = ""
-            if path and path[-1] == "success_rate" and isinstance(error.instance, (int, float)) and error.instance > 1:
-                hint = f"write the rate as a fraction: {error.instance / 100:g} for {error.instance:g} %"
-            elif path and path[-1] == "success_rate":
-                hint = "a success rate is a fraction between 0 and 1, such as 0.999"
-            elif "latency_ms" in path:
-                hint = "latency targets are milliseconds greater than 0"
-            problems.append(Problem(where, f"{_readable(path)}: {error.message}", hint))
-    return problems
 
 
 _TEMPLATE_PART = re.compile(r"\{([^{}]*)\}")
@@ -141,7 +94,7 @@ def _too_deep(schema: Any) -> str | None:
         if depth > MAX_SCHEMA_DEPTH:
             return ptr
         if isinstance(node, dict):
-            stack.extend((v, f"{ptr}/{escape_pointer_token(k)}", depth + 1) for k, v in node.items())
+            stack.extend((v, child(ptr, k), depth + 1) for k, v in node.items())
         elif isinstance(node, list):
             stack.extend((v, f"{ptr}/{i}", depth + 1) for i, v in enumerate(node))
     return None
@@ -155,7 +108,7 @@ def _walk_schema_formats(node: Any, pointer: str) -> Iterable[tuple[str, str]]:
         for key, value in node.items():
             if key in ("const", "enum", "examples", "default"):
                 continue
-            yield from _walk_schema_formats(value, f"{pointer}/{key}")
+            yield from _walk_schema_formats(value, child(pointer, key))
     elif isinstance(node, list):
         for i, item in enumerate(node):
             yield from _walk_schema_formats(item, f"{pointer}/{i}")
@@ -178,7 +131,8 @@ class _Checker:
             return None  # every schema: key is typed object-or-boolean in its kind's shape, which said so once
         root = self.spec_root or doc.path.resolve().parent
         bundled, problems = bundle_schema(schema, document=doc, pointer=pointer, root=root)
-        from urllib.parse import unquote as _unquote, urlsplit as _urlsplit
+        from urllib.parse import unquote as _unquote
+        from urllib.parse import urlsplit as _urlsplit
 
         self.referenced.update(Path(_unquote(_urlsplit(u).path)).resolve() for u in bundled.resources if u.startswith("file:"))
         ok = not problems
@@ -206,9 +160,10 @@ class _Checker:
                 continue  # validating it against the meta-schema would exhaust Python's stack
             for error in Draft202012Validator(Draft202012Validator.META_SCHEMA).iter_errors(data):
                 ok = False
-                where = rdoc.locate(rptr + to_pointer(error.absolute_path))
+                where = rdoc.locate(rptr + join(error.absolute_path))
                 self.result.problems.append(
-                    Problem(where, f"not a valid JSON Schema (draft 2020-12): {error.message}", "see json-schema.org/draft/2020-12")
+                    Problem(where, f"not a valid JSON Schema (draft 2020-12): {error.message}",
+                            "see json-schema.org/draft/2020-12")
                 )
             for fptr, name in _walk_schema_formats(data, rptr):
                 if name not in known:
@@ -222,8 +177,6 @@ class _Checker:
                         )
                     )
         if ok:
-            from mvptest.validation.compiled import compile_error
-
             message = compile_error(bundled)
             if message:
                 ok = False
@@ -272,8 +225,6 @@ class _Checker:
             return
         self.result.files.append(path)
         if kind == "adapter":
-            from mvptest.compat.adapter import adapter_problems
-
             self.result.problems.extend(adapter_problems(doc))
             return
         structural = _structure_problems(doc, meta.BY_KIND[kind])
@@ -294,14 +245,14 @@ class _Checker:
             if not isinstance(item, dict):
                 continue
             base = f"/interfaces/{i}"
-            response = item.get("response") if isinstance(item.get("response"), dict) else {}
+            response = _mapping(item.get("response"))
             response_schema = (
                 self.schema(doc, base + "/response/schema", response["schema"]) if "schema" in response else None
             )
-            request = item.get("request") if isinstance(item.get("request"), dict) else {}
+            request = _mapping(item.get("request"))
             request_schema = self.schema(doc, base + "/request/schema", request["schema"]) if "schema" in request else None
             params = []
-            raw_params = item.get("parameters") if isinstance(item.get("parameters"), dict) else {}
+            raw_params = _mapping(item.get("parameters"))
             for name, p in raw_params.items():
                 if not isinstance(p, dict):
                     continue
@@ -311,7 +262,9 @@ class _Checker:
             for name, p in raw_params.items():
                 if isinstance(p, dict) and p.get("in") == "path" and "{" + name + "}" not in path_template:
                     self.result.problems.append(
-                        Problem(doc.locate(f"{base}/parameters/{name}"), f"path parameter {name!r} does not appear in path {path_template!r}", f"add {{{name}}} to the path or change 'in'")
+                        Problem(doc.locate(f"{base}/parameters/{name}"),
+                                f"path parameter {name!r} does not appear in path {path_template!r}",
+                                f"add {{{name}}} to the path or change 'in'")
                     )
             self.result.problems.extend(_template_problems(doc, base, path_template, raw_params))
             if not valid or response_schema is None:
@@ -372,7 +325,7 @@ class _Checker:
                     self.from_refs.append((doc.data["consumes"], value, doc.locate(pointer + "/from")))
             for key, value in node.items():
                 if key not in ("enum", "const", "examples", "default", "x-code-table"):
-                    self._from_problems(doc, value, f"{pointer}/{escape_pointer_token(key)}")
+                    self._from_problems(doc, value, child(pointer, key))
         elif isinstance(node, list):
             for i, value in enumerate(node):
                 self._from_problems(doc, value, f"{pointer}/{i}")
@@ -383,29 +336,25 @@ class _Checker:
         for i, rel in enumerate(data["specs"]):
             p = (doc.path.parent / rel).resolve()
             if not p.exists():
-                self.result.problems.append(Problem(doc.locate(f"/specs/{i}"), f"spec {rel!r} does not exist (resolved to {display_path(p)})", "paths resolve from the scenario's folder"))
+                self.result.problems.append(Problem(doc.locate(f"/specs/{i}"),
+                                                    f"spec {rel!r} does not exist (resolved to {display_path(p)})",
+                                                    "paths resolve from the scenario's folder"))
             spec_paths.append(p)
         for i, rel in enumerate(data.get("consumers") or []):
             p = (doc.path.parent / rel).resolve()
             if not p.is_file():
                 self.result.problems.append(Problem(doc.locate(f"/consumers/{i}"), f"consumer requirement {rel!r} does not "
                                                     f"exist (resolved to {display_path(p)})",
-                                                    "list requirement specs (kind: requirement), paths from the scenario's folder"))
+                                                    "list requirement specs (kind: requirement), paths from the scenario's "
+                                                    "folder"))
         for name, pool in (data.get("data") or {}).items():
             if isinstance(pool, dict) and isinstance(pool.get("file"), str):
-                problem = _pool_file_problem(doc.path.parent / pool["file"], str(pool.get("column", name)), name)
+                problem = pool_file_problem(doc.path.parent / pool["file"], str(pool.get("column", name)), name)
                 if problem:
-                    self.result.problems.append(Problem(doc.locate(to_pointer(["data", name, "file"])), *problem))
-        sandbox = data.get("sandbox")
-        if isinstance(sandbox, dict) and "latency_ms" in sandbox:
-            from mvptest.errors import ConfigError
-            from mvptest.sandbox.faults import LatencyModel
-
-            try:
-                LatencyModel.parse(sandbox["latency_ms"])
-            except ConfigError as exc:
-                self.result.problems.append(Problem(doc.locate("/sandbox/latency_ms"), f"sandbox.latency_ms: {exc.message}",
-                                                    exc.hint))
+                    self.result.problems.append(Problem(doc.locate(join(["data", name, "file"])), *problem))
+        latency = latency_problem(doc)
+        if latency is not None:
+            self.result.problems.append(latency)
         self.result.scenarios.append(Scenario(data["name"], doc.path, data, spec_paths, doc.locate(), doc))
 
     # -- across files ----------------------------------------------------------------------------
@@ -414,7 +363,8 @@ class _Checker:
         for itf in self.result.interfaces:
             if itf.key in seen:
                 self.result.problems.append(
-                    Problem(itf.source, f"duplicate interface id {itf.key!r} (also at {seen[itf.key].source})", "give each interface of a department its own id")
+                    Problem(itf.source, f"duplicate interface id {itf.key!r} (also at {seen[itf.key].source})",
+                            "give each interface of a department its own id")
                 )
             else:
                 seen[itf.key] = itf
@@ -448,7 +398,9 @@ class _Checker:
                 ident = name.get("id") if isinstance(name, dict) else name
                 if available and ident not in available:
                     self.result.problems.append(
-                        Problem(scenario.document.locate(f"/interfaces/{j}"), f"interfaces[{j}]: {ident!r} is in none of the scenario's specs", "available: " + ", ".join(sorted(available)))
+                        Problem(scenario.document.locate(f"/interfaces/{j}"),
+                                f"interfaces[{j}]: {ident!r} is in none of the scenario's specs",
+                                "available: " + ", ".join(sorted(available)))
                     )
 
 
@@ -520,62 +472,12 @@ def _discover_provided(sources: list[Path], roots: list[Path]) -> dict[str, list
     return found
 
 
-POOL_SUFFIXES = (".csv", ".json", ".ndjson", ".jsonl", ".xlsx")
 _PEEK_BYTES = 64 * 1024
 
 
-def _pool_file_problem(path: Path, column: str, name: str) -> tuple[str, str] | None:
-    """Why a data pool file cannot feed the run (message, hint), from its suffix and first 64 KiB; None when it can."""
-    shown = display_path(path.resolve())
-    what = f"data pool {name!r}: {shown}"
-    try:
-        st = os.stat(path)
-    except OSError:
-        return f"data pool {name!r}: no file {shown}", "paths resolve from the scenario's folder"
-    if not stat.S_ISREG(st.st_mode):
-        return f"{what} is not a file", "name a CSV, JSON, NDJSON or .xlsx file of real values"
-    suffix = path.suffix.lower()
-    if suffix not in POOL_SUFFIXES:
-        return (f"{what} is not a data file ({suffix or 'no suffix'}); pools are read from "
-                + ", ".join(POOL_SUFFIXES), "export the values as CSV (UTF-8 or GB18030) or JSON")
-    try:
-        with open(path, "rb") as f:
-            head = f.read(_PEEK_BYTES)
-    except OSError as exc:
-        return f"{what} cannot be read: {exc.strerror}", ""
-    if not head.strip():
-        return f"{what} is empty", "a pool needs at least one value"
-    if suffix == ".xlsx":
-        return None if head.startswith(b"PK\x03\x04") else (f"{what} is not an .xlsx workbook (not a ZIP file)",
-                                                             "save it from Excel as .xlsx, or export CSV")
-    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return f"{what} holds binary data, not {suffix[1:].upper()} text", "export the values as CSV or JSON"
-    text = _decode_head(head, len(head) < _PEEK_BYTES)
-    if text is None:
-        return f"{what} is neither UTF-8 nor GB18030 text", "save it as UTF-8"
-    text = text.lstrip("\ufeff \t\r\n")
-    if suffix == ".json" and not text.startswith("["):
-        return f"{what} is not a JSON array", f'write an array of values, or of objects with a "{column}" key'
-    if suffix == ".csv":
-        import csv
-
-        header = next(csv.reader([text.splitlines()[0]]), []) if text else []
-        if column not in [h.strip().lstrip("\ufeff") for h in header]:
-            return f"data pool {name!r}: no column {column!r} in {shown}", "columns: " + ", ".join(header)
-    return None
-
-
-def _decode_head(head: bytes, final: bool) -> str | None:
-    """The first bytes of a pool file as text, in the encodings the run reads (a cut last character is fine)."""
-    import codecs
-
-    encodings = ("utf-16",) if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else ("utf-8-sig", "gb18030")
-    for encoding in encodings:
-        try:
-            return codecs.getincrementaldecoder(encoding)().decode(head, final=final)
-        except UnicodeDecodeError:
-            continue
-    return None
+def _mapping(value: Any) -> dict[str, Any]:
+    """A value the kind's shape says is a mapping, or an empty one when it is not (the shape reported it)."""
+    return value if isinstance(value, dict) else {}
 
 
 def _merge_format_options(*layers: dict[str, dict[str, str]] | None) -> dict[str, dict[str, str]]:

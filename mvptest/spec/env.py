@@ -6,6 +6,7 @@ import os
 import re
 
 from mvptest.errors import InputError, Location
+from mvptest.spec.secrets import SECRETS
 
 _ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -14,10 +15,8 @@ def substitute_env(value: str, *, where: Location, name: str) -> str:
     """${VAR} from the environment, as an HTTP header can carry it; else bad input naming the header and the
     variable, never the value (a missing variable, a control character, a character outside Latin-1).
 
-    Every value substituted is a secret of this process from then on (masking.SECRETS): it is scrubbed from
+    Every value substituted is a secret of this process from then on (spec/secrets.py SECRETS): it is scrubbed from
     every sample and message, whatever a provider echoes back."""
-    from mvptest.masking import SECRETS
-
     def repl(m: re.Match[str]) -> str:
         var = m.group(1)
         if var not in os.environ:

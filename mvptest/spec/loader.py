@@ -7,13 +7,15 @@ import json
 import os
 import re
 import stat
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 
 from mvptest.errors import InputError, Location, Problem
+from mvptest.spec import pointer
 
 try:  # libyaml when available: the same safe semantics, faster
     from yaml import CSafeLoader as _BaseLoader
@@ -21,7 +23,7 @@ except ImportError:  # pragma: no cover - pure-Python fallback
     from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
 
 
-class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
+class _Loader(_BaseLoader):
     """SafeLoader with YAML 1.2-like scalars: only true/false are booleans, dates stay strings.
 
     YAML 1.1 turns ``no`` into False and ``2024-01-01`` into a date object; neither is JSON, and both
@@ -38,14 +40,6 @@ _Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|Tr
 SPEC_SUFFIXES = (".yaml", ".yml", ".json")
 
 
-def escape_pointer_token(token: str | int) -> str:
-    return str(token).replace("~", "~0").replace("/", "~1")
-
-
-def to_pointer(parts: Iterable[str | int]) -> str:
-    return "".join("/" + escape_pointer_token(p) for p in parts)
-
-
 @dataclass
 class Document:
     """A parsed file: its data, and the (line, column) of each JSON Pointer inside it."""
@@ -55,9 +49,9 @@ class Document:
     positions: dict[str, tuple[int, int]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
 
-    def locate(self, pointer: str | Iterable[str | int] = "") -> Location:
+    def locate(self, where: str | Iterable[str | int] = "") -> Location:
         """The location of a pointer, or of its nearest ancestor whose position is known."""
-        ptr = pointer if isinstance(pointer, str) else to_pointer(pointer)
+        ptr = where if isinstance(where, str) else pointer.join(where)
         while True:
             pos = self.positions.get(ptr)
             if pos is not None:
@@ -182,10 +176,10 @@ def _check_json_depth(text: str, path: Path) -> None:
 
 
 def _record_positions(
-    node: yaml.Node, pointer: str, out: dict[str, tuple[int, int]], problems: list[Problem], path: Path,
+    node: yaml.Node, at: str, out: dict[str, tuple[int, int]], problems: list[Problem], path: Path,
     seen: set[int] | None = None,
 ) -> None:
-    out.setdefault(pointer, (node.start_mark.line + 1, node.start_mark.column + 1))
+    out.setdefault(at, (node.start_mark.line + 1, node.start_mark.column + 1))
     visited = set() if seen is None else seen
     if id(node) in visited:
         return  # an alias: its target's lines were recorded where it was defined
@@ -194,7 +188,7 @@ def _record_positions(
         keys_seen: dict[str, int] = {}
         for key_node, value_node in node.value:
             key = str(key_node.value)
-            child = pointer + "/" + escape_pointer_token(key)
+            child = pointer.child(at, key)
             line = key_node.start_mark.line + 1
             if key in keys_seen:
                 problems.append(
@@ -209,7 +203,7 @@ def _record_positions(
             _record_positions(value_node, child, out, problems, path, visited)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _record_positions(item, f"{pointer}/{i}", out, problems, path, visited)
+            _record_positions(item, f"{at}/{i}", out, problems, path, visited)
 
 
 _WIDE_BOMS = {codecs.BOM_UTF32_LE: "UTF-32", codecs.BOM_UTF32_BE: "UTF-32", codecs.BOM_UTF16_LE: "UTF-16",
@@ -255,11 +249,13 @@ def read_limited(path: Path, limit: int | None = None) -> bytes:
     try:
         st = os.stat(path)
     except (FileNotFoundError, NotADirectoryError):
-        raise InputError("no such file", where=shown) from None
+        raise InputError("no such file", where=shown,
+                         hint="check the path; a path inside a spec resolves from that spec's folder") from None
     except OSError as exc:
-        raise InputError(f"cannot be read: {exc.strerror}", where=shown) from None
+        raise InputError(f"cannot be read: {exc.strerror}", where=shown,
+                         hint="check the file's permissions (ls -l); a file on a network share may be offline") from None
     if stat.S_ISDIR(st.st_mode):
-        raise InputError("is a directory, expected a file", where=shown)
+        raise InputError("is a directory, expected a file", where=shown, hint="name a YAML or JSON file inside it")
     if not (stat.S_ISREG(st.st_mode) or stat.S_ISFIFO(st.st_mode)):
         raise InputError("is not a regular file (a device or socket)", where=shown, hint="name a YAML or JSON file")
     too_big = InputError(
@@ -273,7 +269,8 @@ def read_limited(path: Path, limit: int | None = None) -> bytes:
         with open(path, "rb") as f:
             raw = f.read(limit + 1)
     except OSError as exc:
-        raise InputError(f"cannot be read: {exc.strerror}", where=shown) from None
+        raise InputError(f"cannot be read: {exc.strerror}", where=shown,
+                         hint="check the file's permissions (ls -l); a file on a network share may be offline") from None
     if len(raw) > limit:
         raise too_big
     return raw
@@ -327,7 +324,8 @@ def _load_yaml(text: str, path: Path) -> Document:
                          where=Location(display_path(path), line, pos - (text.rfind("\n", 0, pos) + 1) + 1),
                          hint="remove the control character; save the file as plain UTF-8 text") from None
     except yaml.YAMLError as exc:
-        raise InputError(f"is not valid YAML: {str(exc).splitlines()[0]}", where=display_path(path)) from None
+        raise InputError(f"is not valid YAML: {str(exc).splitlines()[0]}", where=display_path(path),
+                         hint="check the file's YAML syntax; save it as plain UTF-8 text") from None
     finally:
         loader.dispose()
     if node is None:

@@ -34,7 +34,7 @@ TARGETS: dict[str, Any] = {
             "type": "object",
             "additionalProperties": False,
             "minProperties": 1,
-            "properties": {k: _POSITIVE for k in ("p50", "p90", "p95", "p99", "p999", "max", "mean")},
+            "properties": dict.fromkeys(("p50", "p90", "p95", "p99", "p999", "max", "mean"), _POSITIVE),
         },
     },
 }

@@ -128,6 +128,6 @@ class SpecSet:
 
     def interface(self, key: str) -> Interface | None:
         for itf in self.interfaces:
-            if itf.key == key or itf.id == key:
+            if key in (itf.key, itf.id):
                 return itf
         return None

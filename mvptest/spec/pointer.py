@@ -6,7 +6,9 @@ here take concrete pointers, ``nodes`` walks the ``*``.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from itertools import pairwise
+from typing import Any
 
 
 def escape(token: Any) -> str:
@@ -61,3 +63,34 @@ def nodes(document: Any, tokens: list[str]) -> list[Any]:
                 nxt.append(node[int(token)])
         found = nxt
     return found
+
+
+def put(document: Any, pointer: str, value: Any) -> None:
+    """Set the value at a concrete pointer in place, creating objects on the way; an array on the way is stepped
+    into by an index it has, any other value there is replaced by an object. ValueError for the whole document
+    (``""``), which cannot be replaced in place."""
+    tokens = split(pointer)
+    if not tokens:
+        raise ValueError("cannot put a value at the whole document (pointer '')")
+    node = document
+    for token, after in pairwise(tokens):
+        nxt = _index(node, token)
+        if nxt is _ABSENT:
+            nxt = node.get(token)
+            if not isinstance(nxt, dict) and _index(nxt, after) is _ABSENT:
+                nxt = node[token] = {}
+        node = nxt
+    if _index(node, tokens[-1]) is not _ABSENT:
+        node[int(tokens[-1])] = value
+    else:
+        node[tokens[-1]] = value
+
+
+_ABSENT = object()
+
+
+def _index(node: Any, token: str) -> Any:
+    """The item of an array at a decimal token it has, else _ABSENT."""
+    if isinstance(node, list) and token.isdigit() and int(token) < len(node):
+        return node[int(token)]
+    return _ABSENT

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from mvptest.spec.pointer import join, split
 from mvptest.spec.refs import BundledSchema
 
 MAX_NODES = 2000  # schema nodes looked at for one pointer; past it the pointer is taken as valid
@@ -183,7 +184,7 @@ def _object_step(view: dict[str, Any], base: str, token: str) -> _Step:
             out.children.append((sub, base))
     if not matched:
         for word in ("additionalProperties", "unevaluatedProperties"):
-            _rest(out, view.get(word, None), base)
+            _rest(out, view.get(word), base)
     return out
 
 
@@ -220,7 +221,7 @@ def _rest(out: _Step, schema: Any, base: str) -> None:
 def unreachable(bundled: BundledSchema, pointer: str) -> str | None:
     """None when values of the schema can hold something at ``pointer`` (or it cannot be judged); otherwise why
     not, in a few words ("" when the last step names a field that is not declared)."""
-    tokens = [t.replace("~1", "/").replace("~0", "~") for t in pointer.rstrip("/").split("/")[1:]]
+    tokens = split(pointer.rstrip("/"))
     walk = _Walk(bundled)
     frontier: list[tuple[Any, str]] = [(bundled.schema, bundled.root_uri)]
     try:
@@ -238,7 +239,7 @@ def unreachable(bundled: BundledSchema, pointer: str) -> str | None:
                         return None  # an open map, an unconstrained item, or a value whose fields are not listed
                     children += step.children
             if not children and fitted == {"object"} and len(kinds) == 2:
-                return f"{_pointer(tokens[:i]) or 'the response'} is an object, not an array"
+                return f"{join(tokens[:i]) or 'the response'} is an object, not an array"
             if not children:
                 return "" if fitted else _not_a_container(walk, frontier, tokens[:i])
             frontier = list({(id(n), b): (n, b) for n, b in children}.values())
@@ -254,7 +255,7 @@ def _not_a_container(walk: _Walk, frontier: list[tuple[Any, str]], done: list[st
     types: set[str] = set()
     for node, base in frontier:
         types |= walk.value_types(node, base)
-    pointer = _pointer(done)
+    pointer = join(done)
     where = pointer or "the response"
     names = " or ".join(_TYPE_NAMES[t] for t in _TYPE_NAMES if t in types)
     if not names:
@@ -263,6 +264,3 @@ def _not_a_container(walk: _Walk, frontier: list[tuple[Any, str]], done: list[st
         return f"{where} is {names}: step into its items with {pointer}/* or {pointer}/0"
     return f"{where} is {names}, which has no fields"
 
-
-def _pointer(tokens: list[str]) -> str:
-    return "".join("/" + t.replace("~", "~0").replace("/", "~1") for t in tokens)

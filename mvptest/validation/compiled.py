@@ -3,39 +3,19 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 import jsonschema_rs
 
 from mvptest import formats
 from mvptest.masking import Masker
-from mvptest.spec.loader import to_pointer
+from mvptest.spec.pointer import join
 from mvptest.spec.refs import BundledSchema
+from mvptest.spec.validator import build_validator, compile_error
 
-
-def _no_retrieval(uri: str) -> Any:
-    raise ValueError(f"mvptest does not fetch schemas ({uri}); keep referenced schemas inside the spec tree")
-
-
-def _build(bundled: BundledSchema) -> jsonschema_rs.Validator:
-    return jsonschema_rs.Draft202012Validator(
-        bundled.schema,
-        formats=formats.custom_checkers(),
-        validate_formats=True,
-        ignore_unknown_formats=False,
-        retriever=_no_retrieval,
-        mask="<value>",
-    )
-
-
-def compile_error(bundled: BundledSchema) -> str | None:
-    """Why the schema cannot be compiled, or None when it can."""
-    try:
-        _build(bundled)
-    except (ValueError, jsonschema_rs.ReferencingError) as exc:
-        return str(exc).splitlines()[0]
-    return None
+__all__ = ["CompiledSchema", "FieldError", "compile_error", "json_type"]  # compile_error: spec/validator.py builds validators
 
 
 @dataclass(frozen=True)
@@ -111,7 +91,7 @@ class CompiledSchema:
     ) -> None:
         self.bundled = bundled
         self._sensitive = tuple(sensitive)
-        self._validator = _build(bundled)
+        self._validator = build_validator(bundled)
         self.is_valid = self._validator.is_valid
         self.format_options = format_options or {}
         self.masker = Masker(sensitive, enabled=mask)
@@ -126,15 +106,12 @@ class CompiledSchema:
 
     def errors(self, instance: Any) -> list[FieldError]:
         """Every problem of one instance, each with its severity under the spec's format options."""
-        out = []
-        for err in self._validator.iter_errors(instance):
-            out.append(self._field_error(err))
-        return out
+        return [self._field_error(err) for err in self._validator.iter_errors(instance)]
 
     def _field_error(self, err: jsonschema_rs.ValidationError) -> FieldError:
         kind = err.kind
         name = kind.name
-        field = to_pointer(err.instance_path)
+        field = join(err.instance_path)
         keyword = str(err.schema_path[-1]) if err.schema_path else name
         value = err.instance
         details = kind.as_dict()
@@ -162,20 +139,25 @@ class CompiledSchema:
             )
         if name == "enum":
             options = details.get("options", [])
-            return FieldError(field, "enum", _short(options), "not one of the allowed values", value, suggestion=_enum_suggestion(value, options))
+            return FieldError(field, "enum", _short(options), "not one of the allowed values", value,
+                              suggestion=_enum_suggestion(value, options))
         if name == "const":
             return FieldError(field, "const", _short(details.get("expected_value")), "not the required constant", value)
         if name == "pattern":
             return FieldError(field, "pattern", str(details.get("pattern")), "does not match the pattern", value)
-        if name in ("minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minItems", "maxItems", "minProperties", "maxProperties", "multipleOf"):
+        if name in ("minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minItems",
+                    "maxItems", "minProperties", "maxProperties", "multipleOf"):
             limit = details.get("limit", details.get("multiple_of"))
-            sym = {"minLength": "length >=", "maxLength": "length <=", "minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<", "minItems": "items >=", "maxItems": "items <=", "minProperties": "fields >=", "maxProperties": "fields <=", "multipleOf": "multiple of"}[name]
+            sym = {"minLength": "length >=", "maxLength": "length <=", "minimum": ">=", "maximum": "<=",
+                   "exclusiveMinimum": ">", "exclusiveMaximum": "<", "minItems": "items >=", "maxItems": "items <=",
+                   "minProperties": "fields >=", "maxProperties": "fields <=", "multipleOf": "multiple of"}[name]
             return FieldError(field, name, f"{sym} {limit}", f"must be {sym} {limit}", value)
         message = err.message.replace("<value>", "the value")
         return FieldError(field, keyword if keyword not in ("", None) else name, name, message, value)
 
 
-def _rebuild(bundled: BundledSchema, format_options: dict[str, dict[str, str]], sensitive: tuple[str, ...], mask: bool) -> CompiledSchema:
+def _rebuild(bundled: BundledSchema, format_options: dict[str, dict[str, str]], sensitive: tuple[str, ...],
+             mask: bool) -> CompiledSchema:
     return CompiledSchema(bundled, format_options=format_options, sensitive=sensitive, mask=mask)
 
 
@@ -190,7 +172,8 @@ def _enum_suggestion(value: Any, options: list[Any]) -> str:
             if isinstance(opt, str) and (opt.strip() == value.strip() or opt.lower() == value.lower()):
                 return f"close to {opt!r}: check case and spaces"
         for opt in options:
-            if isinstance(opt, str) and value.isdigit() and opt.isdigit() and len(value) < len(opt) and value.zfill(len(opt)) == opt:
+            if isinstance(opt,
+                          str) and value.isdigit() and opt.isdigit() and len(value) < len(opt) and value.zfill(len(opt)) == opt:
                 return f"a leading zero was lost (a spreadsheet?); send {opt!r}"
         if any(isinstance(o, (int, float)) and str(o) == value for o in options):
             return "a code sent as text; send it as a number"
