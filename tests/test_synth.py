@@ -684,3 +684,174 @@ def test_request_bodies_and_parameter_values_are_bounded_in_memory() -> None:
     assert 1 < len(sizes) < 200 and sum(sizes) - sizes[-1] < SYNTH_BYTES <= sum(sizes)
     values = factory.values["k"]
     assert 1 < len(values) < 1000 and sum(map(len, values)) - len(values[-1]) < SYNTH_BYTES // 8
+
+
+# --------------------------------------------------------------------------- one place, dates in order, one resolver
+
+RECORDS = 500
+
+
+def _province_names() -> dict[str, str]:
+    """Province code -> name, read straight from the division table's province lines."""
+    out = {}
+    for line in cn.division_lines():
+        if not line.startswith(" "):
+            code, _, raw = line.partition(" ")
+            out[code] = raw.split('"')[1]
+    return out
+
+
+def test_500_enterprise_records_agree_on_their_place() -> None:
+    """Name, address, division code and credit code of each record name one division (GB/T 2260)."""
+    from mvptest.formats.places import places
+
+    table = {p.code: p for p in places()}
+    provinces = _province_names()
+    syn = Synthesizer(_by_key("market-supervision/enterprise-registration:response"))
+    with_division = 0
+    for seed in range(RECORDS):
+        r = syn.generate(random.Random(seed))
+        division = r["uscc"][2:8]
+        place = table[division]  # a county with a current name
+        assert cn.check_admin_division(division)
+        assert place.province == provinces[division[:2]], r
+        assert r["registeredAddress"].startswith(place.province), r
+        assert place.city in r["registeredAddress"] and place.county in r["registeredAddress"], r
+        assert place.city_short in r["enterpriseName"], r
+        if "divisionCode" in r:
+            with_division += 1
+            assert r["divisionCode"] == division, r
+    assert with_division > RECORDS // 2  # optional with probability 0.8
+
+
+def test_500_enterprise_records_keep_their_dates_in_order() -> None:
+    syn = Synthesizer(_by_key("market-supervision/enterprise-registration:response"))
+    both = 0
+    for seed in range(RECORDS):
+        r = syn.generate(random.Random(seed))
+        if "updatedAt" in r:
+            both += 1
+            assert r["updatedAt"][:10] >= r["establishedDate"], r
+    assert both > RECORDS // 2
+    schema = {"type": "object", "required": ["validFrom", "validTo", "startDate", "endDate", "periodStart", "periodEnd"],
+              "properties": {"validFrom": {"type": "string", "format": "date"},
+                             "validTo": {"type": "string", "format": "date"},
+                             "startDate": {"type": "string", "format": "date-compact"},
+                             "endDate": {"type": "string", "format": "date-compact"},
+                             "periodStart": {"type": "string", "format": "date-time"},
+                             "periodEnd": {"type": "string", "format": "date-time"}}}
+    for r in assert_all_valid(bundled(schema), range(300), "date pairs"):
+        assert r["validFrom"] <= r["validTo"] and r["startDate"] <= r["endDate"], r
+        assert r["periodStart"][:10] <= r["periodEnd"][:10], r
+
+
+def test_a_persons_codes_name_one_place() -> None:
+    """The contribution record: the person's ID, the insured region, the employer's credit code and the address."""
+    from mvptest.formats.places import places
+
+    table = {p.code: p for p in places()}
+    syn = Synthesizer(_by_key("social-security/contribution-record:response"))
+    for seed in range(200):
+        r = syn.generate(random.Random(seed))
+        division = r["idNumber"][:6]
+        assert r["insuredRegion"][:6] == division and r["employerCreditCode"][2:8] == division, r
+        assert r["address"].startswith(table[division].head), r
+        assert table[division].city_short in r["employerName"], r
+    # an echoed credit code decides the place of the rest
+    reg = Synthesizer(_by_key("market-supervision/enterprise-registration:response"))
+    r = reg.generate(random.Random(1), overrides={"uscc": "91310115MA1K3BTP2B"})
+    assert r["registeredAddress"].startswith("上海市浦东新区") and "上海" in r["enterpriseName"], r
+
+
+def test_fields_and_field_table_walk_the_same_fields() -> None:
+    from mvptest.compat.fields import field_table
+
+    for key, b in SPEC_SCHEMAS:
+        assert [p for p, _ in b.fields()] == list(field_table(b)), key
+
+
+def test_one_resolver_follows_anchors_and_embedded_ids(tmp_path: Path) -> None:
+    """$anchor and an embedded $id: spec check accepts them, and synthesis, masking and the field table see through."""
+    from mvptest.compat.fields import field_table
+
+    (tmp_path / "schemas").mkdir()
+    (tmp_path / "schemas" / "r.json").write_text(json.dumps({
+        "type": "object", "required": ["three", "code", "person"],
+        "properties": {"three": {"$ref": "#three"}, "code": {"$ref": "https://example.gov.cn/x.json#/$defs/c"},
+                       "person": {"$ref": "https://example.gov.cn/x.json#person"}},
+        "$defs": {"t": {"$anchor": "three", "type": "integer", "const": 3},
+                  "x": {"$id": "https://example.gov.cn/x.json",
+                        "$defs": {"c": {"type": "string", "pattern": "^[0-9]{3}$"},
+                                  "p": {"$anchor": "person", "type": "object", "required": ["sfzh"],
+                                        "properties": {"sfzh": {"$ref": "#/$defs/id"}}},
+                                  "id": {"type": "string", "format": "cn-resident-id"}}}}}), encoding="utf-8")
+    (tmp_path / "spec.yaml").write_text(
+        "kind: interface\ndepartment: {id: d}\ninterfaces:\n  - id: i\n    version: '1'\n    method: GET\n"
+        "    path: /x\n    response:\n      status: 200\n      schema: {$ref: schemas/r.json}\n", encoding="utf-8")
+    specset = load_specs([tmp_path])
+    assert not specset.errors, specset.errors
+    b = specset.interfaces[0].response_schema
+    values = assert_all_valid(b, range(100), "anchors")
+    assert all(v["three"] == 3 and cn.check_resident_id(v["person"]["sfzh"]) for v in values)
+    assert dict(b.fields())["/person/sfzh"] == {"type": "string", "format": "cn-resident-id"}
+    assert field_table(b)["/code"].schema["pattern"] == "^[0-9]{3}$"
+    assert CompiledSchema(b).masker.is_sensitive("/person/sfzh")  # a personal format, masked through the anchor
+    # a $ref that names no anchor, and an embedded $id with no such pointer, are reported where they are written
+    text = (tmp_path / "schemas" / "r.json").read_text(encoding="utf-8")
+    (tmp_path / "schemas" / "r.json").write_text(text.replace('"#three"', '"#four"').replace("#/$defs/c", "#/$defs/d"),
+                                                 encoding="utf-8")
+    messages = [p.message for p in load_specs([tmp_path]).errors]
+    assert any("'#four' does not resolve: no 'four'" in m for m in messages), messages
+    assert any("x.json#/$defs/d' does not resolve" in m for m in messages), messages
+
+
+def test_a_cycle_through_an_anchor_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "spec.yaml").write_text(
+        "kind: interface\ndepartment: {id: d}\ninterfaces:\n  - id: i\n    version: '1'\n    method: GET\n"
+        "    path: /x\n    response:\n      status: 200\n      schema:\n        $ref: '#loop'\n"
+        "        $defs: {l: {$anchor: loop, allOf: [{$ref: '#loop'}]}}\n", encoding="utf-8")
+    messages = [p.message for p in load_specs([tmp_path]).errors]
+    assert any("$ref cycle on one value" in m for m in messages), messages
+
+
+def test_a_search_finds_what_was_searched_and_its_total_counts_the_pages() -> None:
+    """The sandbox's search interface over real HTTP (127.0.0.1, port 0): the items of all pages add up to the
+    total, every item's name contains the text, the same request gives the same bytes, every body is valid."""
+    from urllib.parse import quote
+
+    import requests
+
+    from mvptest.sandbox.app import SandboxApp
+    from mvptest.sandbox.server import SandboxThread
+
+    itfs = {i.key: i for i in _specs().interfaces if i.department.id == "market-supervision"}
+    search = itfs["market-supervision/enterprise-search"]
+    compiled = CompiledSchema(search.response_schema, format_options=search.format_options)
+    thread = SandboxThread(SandboxApp(list(itfs.values()), seed=3), host="127.0.0.1", port=0)
+    thread.start()
+    totals = []
+    try:
+        with requests.Session() as s:
+            for text in ("科技", "华信", "腾讯控股", "x" * 101):
+                seen: set[str] = set()
+                page, total = 1, None
+                while True:
+                    url = f"{thread.url}/api/v1/enterprises?name={quote(text)}&page={page}"
+                    resp = s.get(url, timeout=5)
+                    assert resp.status_code == 200 and s.get(url, timeout=5).content == resp.content
+                    body = resp.json()
+                    assert compiled.errors(body) == [], body
+                    total = body["total"] if total is None else total
+                    assert body["total"] == total  # every page states the same total
+                    assert all(text in e["enterpriseName"] for e in body["items"]), body
+                    seen.update(e["uscc"] for e in body["items"])
+                    if not body["items"]:
+                        break
+                    assert len(body["items"]) == 10 or len(seen) == total  # full pages, then the rest
+                    page += 1
+                assert len(seen) == total, (text, total, len(seen))
+                totals.append(total)
+    finally:
+        thread.stop()
+    assert totals[-1] == 0  # longer than any enterprise name may be (maxLength 100): nothing is found
+    assert any(t > 10 for t in totals[:-1])  # at least one search spans several pages

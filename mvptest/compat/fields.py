@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mvptest.spec.refs import BundledSchema
+from mvptest.spec.walk import nullable_branch, walk
 
 _TYPE_ORDER = ("object", "array", "string", "number", "integer", "boolean", "null")
 
@@ -79,6 +80,8 @@ def _json_type(v: Any) -> str:
 
 
 def _merge_all_of(node: dict[str, Any], bundled: BundledSchema, base: str) -> dict[str, Any]:
+    """One field's facts in one dict: its allOf branches merged in (its own keys first), a nullable anyOf/oneOf
+    [X, {type: null}] read as X with null allowed."""
     out = {k: v for k, v in node.items() if k != "allOf"}
     for sub in node.get("allOf", []) if isinstance(node.get("allOf"), list) else []:
         sub, sub_base = bundled.resolve(sub, base)
@@ -92,57 +95,30 @@ def _merge_all_of(node: dict[str, Any], bundled: BundledSchema, base: str) -> di
                     out["required"] = sorted(set(out.get("required", [])) | set(v))
                 else:
                     out.setdefault(k, v)
-    # A nullable field written as anyOf/oneOf [X, {type: null}]: X's facts, with null allowed.
-    for key in ("anyOf", "oneOf"):
-        branches = node.get(key)
-        if not isinstance(branches, list):
-            continue
-        resolved = [bundled.resolve(b, base) for b in branches]
-        real = [(b, bb) for b, bb in resolved if not (isinstance(b, dict) and b.get("type") == "null")]
-        if len(real) == 1 and len(real) < len(branches) and isinstance(real[0][0], dict):
-            sub = _merge_all_of(real[0][0], bundled, real[0][1])
-            for k, v in sub.items():
-                out.setdefault(k, v)
-            t = out.get("type")
-            if isinstance(t, str):
-                out["type"] = [t, "null"]
-            elif isinstance(t, list) and "null" not in t:
-                out["type"] = [*t, "null"]
+    real = nullable_branch(bundled, node, base)
+    if real is not None:
+        for k, v in _merge_all_of(real[0], bundled, real[1]).items():
+            out.setdefault(k, v)
+        t = out.get("type")
+        if isinstance(t, str):
+            out["type"] = [t, "null"]
+        elif isinstance(t, list) and "null" not in t:
+            out["type"] = [*t, "null"]
     return out
 
 
 def field_table(bundled: BundledSchema, *, max_depth: int = 8) -> dict[str, FieldInfo]:
     """Every named field reachable through properties and items, with its resolved schema and whether it is required."""
     table: dict[str, FieldInfo] = {}
-
-    def visit(node: Any, base: str, pointer: str, parent_required: bool, depth: int) -> None:
-        node, base = bundled.resolve(node, base)
-        if not isinstance(node, dict) or depth > max_depth:
-            return
-        node = _merge_all_of(node, bundled, base)
-        props = node.get("properties")
-        required = set(node.get("required", [])) if isinstance(node.get("required"), list) else set()
-        if isinstance(props, dict):
-            for name, sub in props.items():
-                child = pointer + "/" + str(name).replace("~", "~0").replace("/", "~1")
-                resolved, sub_base = bundled.resolve(sub, base)
-                if not isinstance(resolved, dict):
-                    resolved = {}
-                resolved = _merge_all_of(resolved, bundled, sub_base)
-                info = FieldInfo(child, resolved, name in required, parent_required, str(resolved.get("title", "")))
-                table[child] = info
-                visit(sub, base, child, parent_required and name in required, depth + 1)
-        items = node.get("items")
-        if isinstance(items, dict):
-            visit(items, base, pointer + "/*", parent_required, depth + 1)
-
-    visit(bundled.schema, bundled.root_uri, "", True, 0)
+    for f in walk(bundled, max_depth=max_depth):
+        resolved = _merge_all_of(f.schema if isinstance(f.schema, dict) else {}, bundled, f.base)
+        table[f.pointer] = FieldInfo(f.pointer, resolved, f.required, f.parent_required, str(resolved.get("title", "")))
     return table
 
 
 def leaf_fields(table: dict[str, FieldInfo]) -> list[FieldInfo]:
     """Fields that hold values (not objects that only group other fields)."""
-    parents = set()
+    parents: set[str] = set()
     for p in table:
         parts = p.split("/")
         parents.update("/".join(parts[:i]) for i in range(2, len(parts)))

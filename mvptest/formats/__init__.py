@@ -5,20 +5,23 @@ from __future__ import annotations
 import datetime
 import random
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from mvptest.formats import cn
 from mvptest.formats.cn import Failure
 
-__all__ = ["Failure", "Format", "REGISTRY", "STANDARD_FORMATS", "SEVERITIES", "get", "looks_like", "known_names"]
+__all__ = ["REGISTRY", "SEVERITIES", "STANDARD_FORMATS", "Failure", "Format", "get", "known_names", "looks_like"]
 
 SEVERITIES = ("error", "warning", "ignore")
 
 # Formats of JSON Schema 2020-12 that the validator asserts natively.
 STANDARD_FORMATS = frozenset(
-    """date date-time time duration email idn-email hostname idn-hostname ipv4 ipv6 uri uri-reference
-    iri iri-reference uri-template uuid json-pointer relative-json-pointer regex""".split()
+    [
+        "date", "date-time", "time", "duration", "email", "idn-email", "hostname", "idn-hostname", "ipv4", "ipv6",
+        "uri", "uri-reference", "iri", "iri-reference", "uri-template", "uuid", "json-pointer", "relative-json-pointer",
+        "regex",
+    ]
 )
 
 
@@ -107,27 +110,42 @@ def _gen_date_obj(rng: random.Random, start: int = 1950, end: int = 2023) -> dat
     return datetime.date.fromordinal(rng.randint(first, last))
 
 
-_COUNTIES: list[str] = []
-
-
 def _gen_division(rng: random.Random) -> str:
-    """A county-level code (sorted once, so that a seed always picks the same one)."""
-    if not _COUNTIES:
-        _COUNTIES.extend(sorted(c for c in cn.division_table()[0] if not c.endswith("00")))
-    return _COUNTIES[rng.randrange(len(_COUNTIES))]
+    """A county-level code with a current name (sorted once, so that a seed always picks the same one)."""
+    from mvptest.formats import places
+
+    return places.draw(rng).code
 
 
-def _gen_uscc(rng: random.Random) -> str:
-    division = _gen_division(rng)
+def gen_uscc(rng: random.Random, division: str | None = None) -> str:
+    """A credit code issued in ``division`` (a drawn one when None)."""
+    division = division or _gen_division(rng)
     body = "".join(rng.choice("0123456789ABCDEFGHJKLMNPQRTUWXY") for _ in range(8))
     org = body + cn.org_check_char(body)
     first17 = "91" + division + org
     return first17 + cn.uscc_check_char(first17)
 
 
-def _gen_resident_id(rng: random.Random) -> str:
-    first17 = _gen_division(rng) + _gen_date_obj(rng).strftime("%Y%m%d") + f"{rng.randrange(1000):03d}"
+def gen_resident_id(rng: random.Random, division: str | None = None) -> str:
+    """A resident ID registered in ``division`` (a drawn one when None)."""
+    division = division or _gen_division(rng)
+    first17 = division + _gen_date_obj(rng).strftime("%Y%m%d") + f"{rng.randrange(1000):03d}"
     return first17 + cn.ric_check_char(first17)
+
+
+def gen_stats_division(rng: random.Random, division: str | None = None) -> str:
+    """A 12-digit statistical code inside the county ``division`` (a drawn one when None)."""
+    return f"{division or _gen_division(rng)}{rng.randint(1, 30):03d}{rng.randint(1, 399):03d}"
+
+
+# Formats whose values carry a division, with where its six digits sit: the synthesizer draws one place per
+# record and issues every such code in it (formats/places.py).
+DIVISION_FORMATS: dict[str, tuple[Callable[[random.Random, str | None], str], int]] = {
+    "cn-uscc": (gen_uscc, 2),
+    "cn-resident-id": (gen_resident_id, 0),
+    "cn-admin-division": (lambda rng, division: division or _gen_division(rng), 0),
+    "cn-stats-division": (gen_stats_division, 0),
+}
 
 
 def _gen_org_code(rng: random.Random) -> str:
@@ -152,14 +170,14 @@ REGISTRY: dict[str, Format] = {
             "unified social credit code (GB 32100)",
             cn.check_uscc,
             cn.explain_uscc,
-            _gen_uscc,
+            gen_uscc,
         ),
         Format(
             "cn-resident-id",
             "resident identity number (GB 11643)",
             cn.check_resident_id,
             cn.explain_resident_id,
-            _gen_resident_id,
+            gen_resident_id,
         ),
         Format("cn-org-code", "organisation code (GB 11714)", cn.check_org_code, cn.explain_org_code, _gen_org_code),
         Format(
@@ -174,7 +192,7 @@ REGISTRY: dict[str, Format] = {
             "statistical division code (12 digits: GB/T 2260 county, township, village)",
             cn.check_stats_division,
             cn.explain_stats_division,
-            lambda rng: f"{_gen_division(rng)}{rng.randint(1, 30):03d}{rng.randint(1, 399):03d}",
+            gen_stats_division,
         ),
         Format("cn-mobile", "mainland mobile number", cn.check_mobile, cn.explain_mobile, _gen_mobile),
         Format(

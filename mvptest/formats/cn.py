@@ -64,21 +64,25 @@ def explain_date_compact(s: str) -> Failure | None:
 
 
 @lru_cache(maxsize=1)
+def division_lines() -> tuple[str, ...]:
+    """The lines of python-stdnum's ``cn/loc.dat`` (a province line, then its divisions indented), comments dropped."""
+    import stdnum
+
+    path = Path(stdnum.__file__).parent / "cn" / "loc.dat"
+    return tuple(line for line in path.read_text(encoding="utf-8").splitlines() if line and not line.startswith("#"))
+
+
+@lru_cache(maxsize=1)
 def division_table() -> tuple[frozenset[str], frozenset[str]]:
     """(every 6-digit code ever listed, including retired ones; the known 2-digit province prefixes).
 
     Read from python-stdnum's ``cn/loc.dat``, which keeps the history of renumbered codes, because an
     ID number keeps the division code it was issued with for life.
     """
-    import stdnum
-
-    path = Path(stdnum.__file__).parent / "cn" / "loc.dat"
     codes: set[str] = set()
     provinces: set[str] = set()
     province = ""
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line or line.startswith("#"):
-            continue
+    for line in division_lines():
         if not line.startswith(" "):
             province = line.split()[0]
             provinces.add(province)
@@ -91,8 +95,10 @@ def division_table() -> tuple[frozenset[str], frozenset[str]]:
 
 
 _PROVINCES_FALLBACK = frozenset(
-    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64 65 "
-    "71 81 82 83".split()
+    [
+        "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41", "42", "43",
+        "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65", "71", "81", "82", "83",
+    ]
 )
 
 

@@ -8,14 +8,17 @@ import random
 import re
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 import orjson
 
 from mvptest.run.histogram import Histogram
 from mvptest.sandbox.faults import FaultConfig
+from mvptest.sandbox.search import Search
+from mvptest.sandbox.search import detect as detect_search
 from mvptest.spec.model import Interface
 from mvptest.validation.compiled import CompiledSchema
 from mvptest.validation.readers import coerce_text
@@ -58,6 +61,7 @@ class Route:
     echo: tuple[str, ...]  # parameters that name a top-level field of the response
     literal_weight: int
     param_synths: dict[str, Any] = field(default_factory=dict)
+    search: Search | None = None  # a search interface: its total and items match what was searched
 
 
 def _compile_template(path: str) -> tuple[re.Pattern[str], int]:
@@ -89,7 +93,7 @@ class SandboxStats:
             return
         self.per_interface.setdefault(interface, Counter())[outcome] += 1
         if delay_s is not None:
-            us = int(round(delay_s * 1e6))
+            us = round(delay_s * 1e6)
             self.delays.record(us)
             self.delays_by_interface.setdefault(interface, Histogram()).record(us)
 
@@ -139,13 +143,16 @@ class SandboxApp:
             for p in itf.parameters:
                 # the spec's format options decide what a parameter may be: a code the spec downgrades to a
                 # warning (a legacy pilot credit code, a lower-case x) is served, as the provider serves it
-                compiled = CompiledSchema(p.schema, format_options=itf.format_options, mask=True) if p.schema is not None else None
-                params.append(_Param(p.name, p.location, p.required, _root(p.schema), compiled.is_valid if compiled else None, compiled))
+                compiled = (CompiledSchema(p.schema, format_options=itf.format_options, mask=True)
+                            if p.schema is not None else None)
+                params.append(_Param(p.name, p.location, p.required, _root(p.schema),
+                                     compiled.is_valid if compiled else None, compiled))
                 if p.schema is not None:
                     param_synths[p.name] = Synthesizer(p.schema)
             props = _root(itf.response_schema).get("properties", {}) if isinstance(_root(itf.response_schema), dict) else {}
             echo = tuple(p.name for p in itf.parameters if p.location in ("path", "query") and p.name in props)
-            self.routes.append(Route(itf, regex, params, Synthesizer(itf.response_schema), echo, literal, param_synths))
+            self.routes.append(Route(itf, regex, params, Synthesizer(itf.response_schema), echo, literal, param_synths,
+                                     detect_search(itf)))
         # Most literal path first: /enterprises/search before /enterprises/{uscc}.
         self.routes.sort(key=lambda r: -r.literal_weight)
         self.validators = {r.interface.key: CompiledSchema(r.interface.response_schema) for r in self.routes}
@@ -222,7 +229,8 @@ class SandboxApp:
             return Reply(0, b"", action="hang", delay_s=self.faults.hang_s)
         if outcome == "error":
             status = self.faults.error_status
-            return _json(status, {"error": "injected-fault", "message": "a fault injected by the sandbox (--error-rate)"}, delay_s=delay)
+            return _json(status, {"error": "injected-fault", "message": "a fault injected by the sandbox (--error-rate)"},
+                         delay_s=delay)
         if outcome == "invalid":
             record = orjson.loads(self._body(route, values))
             drifted, what = route.synth.drift(record, self.rng)
@@ -238,6 +246,9 @@ class SandboxApp:
             rng = random.Random(int.from_bytes(digest, "big"))
             overrides = {name: values[name] for name in route.echo if name in values}
             record = route.synth.generate(rng, overrides=overrides or None)
+            if route.search is not None and isinstance(record, dict):
+                record = route.search.answer(record, values, self.seed, route.interface.key,
+                                             self.validators[route.interface.key].is_valid)
             transform = self.transforms.get(route.interface.key)
             if transform is not None:
                 record = transform(record)

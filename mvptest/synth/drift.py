@@ -5,11 +5,13 @@ from __future__ import annotations
 import copy
 import json
 import random
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import Any
 
+from mvptest.synth.analysis import canon
+from mvptest.synth.nodes import Array, Choice, Enum, Node, Number, Object, String
 
-if TYPE_CHECKING:
-    from mvptest.synth.synthesizer import Synthesizer, _Node
+__all__ = ["KINDS", "drift"]
 
 # Mutation kinds, in a fixed order (the rng shuffles them per call).
 KINDS = (
@@ -33,9 +35,7 @@ def _label(path: Path) -> str:
     return "/".join(str(p) for p in path) or "the record"
 
 
-def _collect(node: _Node, value: Any, path: Path, out: list[Candidate], seen: set[tuple[str, Path, str]], depth: int) -> None:
-    from mvptest.synth.synthesizer import _Array, _Choice, _Enum, _Number, _Object, _String
-
+def _collect(node: Node, value: Any, path: Path, out: list[Candidate], seen: set[tuple[str, Path, str]], depth: int) -> None:
     node = node.target()
     if depth > _MAX_DEPTH:
         return
@@ -46,25 +46,25 @@ def _collect(node: _Node, value: Any, path: Path, out: list[Candidate], seen: se
             seen.add(key)
             out.append((kind, p, extra))
 
-    if isinstance(node, _Choice):
+    if isinstance(node, Choice):
         for variant in node.variants:
             _collect(variant, value, path, out, seen, depth + 1)
         return
-    if isinstance(node, _Object) and isinstance(value, dict):
+    if isinstance(node, Object) and isinstance(value, dict):
         for name in node.required:
             if name in value:
                 add("drop-required", path, name)
         for name, child, _ in node.props:
             if name in value:
-                _collect(child, value[name], path + (name,), out, seen, depth + 1)
+                _collect(child, value[name], (*path, name), out, seen, depth + 1)
         return
-    if isinstance(node, _Array) and isinstance(value, list):
+    if isinstance(node, Array) and isinstance(value, list):
         for i, item in enumerate(value[:_MAX_ITEMS]):
-            child = node.prefix[i] if i < len(node.prefix) else node.items
-            if child is not None:
-                _collect(child, item, path + (i,), out, seen, depth + 1)
+            sub = node.prefix[i] if i < len(node.prefix) else node.items
+            if sub is not None:
+                _collect(sub, item, (*path, i), out, seen, depth + 1)
         return
-    if isinstance(value, str) and isinstance(node, _String):
+    if isinstance(value, str) and isinstance(node, String):
         if node.fmt == "date" and len(value) == 10:
             add("date-as-compact", path)
         if node.fmt == "date-compact" and len(value) == 8:
@@ -73,9 +73,9 @@ def _collect(node: _Node, value: Any, path: Path, out: list[Candidate], seen: se
             add("wrong-check-char", path, node.fmt)
         if node.max_len is not None:
             add("over-max-length", path, node.max_len)
-    if isinstance(node, _Number) and isinstance(value, (int, float)) and not isinstance(value, bool):
+    if isinstance(node, Number) and isinstance(value, (int, float)) and not isinstance(value, bool):
         add("number-as-string", path, node)
-    if isinstance(node, _Enum):
+    if isinstance(node, Enum):
         add("outside-enum", path, node.options)
 
 
@@ -108,8 +108,6 @@ def _amount_text(value: float, node: Any) -> str:
 
 
 def _outside_enum(value: Any, options: list[Any]) -> Any:
-    from mvptest.synth.synthesizer import canon
-
     keys = {canon(o) for o in options}
     candidates: list[Any] = []
     if isinstance(value, str):
@@ -135,7 +133,7 @@ def _mutate(kind: str, path: Path, extra: Any, record: Any, rng: random.Random) 
         if not isinstance(obj, dict) or extra not in obj:
             return None
         del obj[extra]
-        return record, f"{_label(path + (extra,))} missing (required)"
+        return record, f"{_label((*path, extra))} missing (required)"
     value = _get(record, path)
     if kind == "date-as-compact":
         if not (isinstance(value, str) and len(value) == 10):
@@ -176,11 +174,14 @@ def _mutate(kind: str, path: Path, extra: Any, record: Any, rng: random.Random) 
     return None
 
 
-def drift(syn: Synthesizer, record: Any, rng: random.Random) -> tuple[Any, str]:
-    """An invalid deep copy of ``record`` and a description of the mutation (see Synthesizer.drift)."""
-    is_valid: Callable[[Any], bool] = syn.is_valid or (lambda _v: False)
+def drift(root: Node, record: Any, rng: random.Random, is_valid: Callable[[Any], bool] | None) -> tuple[Any, str]:
+    """An invalid deep copy of ``record`` (drawn from the compiled schema ``root``) and a description of the mutation.
+
+    ``is_valid`` is the schema's validator: a mutation the schema still accepts is not kept (None: none is).
+    """
+    check: Callable[[Any], bool] = is_valid or (lambda _v: False)
     candidates: list[Candidate] = []
-    _collect(syn.root, record, (), candidates, set(), 0)
+    _collect(root, record, (), candidates, set(), 0)
     by_kind: dict[str, list[Candidate]] = {k: [] for k in KINDS}
     for c in candidates:
         by_kind[c[0]].append(c)
@@ -194,7 +195,7 @@ def drift(syn: Synthesizer, record: Any, rng: random.Random) -> tuple[Any, str]:
                 result = _mutate(kind, path, extra, copy.deepcopy(record), rng)
             except (KeyError, IndexError, TypeError, ValueError):
                 continue
-            if result is not None and not is_valid(result[0]):
+            if result is not None and not check(result[0]):
                 return result
     # Nothing field-level applies (or every change is still valid): replace the record itself.
     for bad, what in (
@@ -204,6 +205,6 @@ def drift(syn: Synthesizer, record: Any, rng: random.Random) -> tuple[Any, str]:
         ({}, "the record sent as an empty object"),
         (0, "the record sent as the number 0"),
     ):
-        if not is_valid(bad):
+        if not check(bad):
             return bad, what
     return copy.deepcopy(record), "unchanged: the schema accepts every value, so nothing can make it invalid"

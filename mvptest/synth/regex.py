@@ -13,16 +13,18 @@ from __future__ import annotations
 import random
 import re
 import string
+import sys
 import threading
+from collections.abc import Callable
 from itertools import chain
-from typing import Any, Callable
+from typing import Any
 
 import rstr
 
-try:  # Python >= 3.11
-    import re._parser as _sre_parse  # type: ignore[import-not-found]
-except ImportError:  # pragma: no cover - Python 3.10
-    import sre_parse as _sre_parse  # type: ignore[no-redef]
+if sys.version_info >= (3, 11):
+    import re._parser as _sre_parse
+else:  # pragma: no cover - Python 3.10
+    import sre_parse as _sre_parse
 
 _REPEAT_EXTRA = 8
 _SAFE_PRINTABLE = "".join(c for c in string.printable if c not in "\t\n\r\x0b\x0c")
@@ -42,13 +44,17 @@ _ECMA_REWRITES: tuple[tuple[str, str], ...] = (
 )
 
 
+def _splice(inner: str) -> Callable[[re.Match[str]], str]:
+    return lambda m: m.group(1) + inner
+
+
 def python_pattern(pattern: str) -> str:
     """The pattern in Python's dialect, as far as a light rewrite gets (named groups, a few \\p classes)."""
     out = re.sub(r"\(\?<([A-Za-z_][A-Za-z0-9_]*)>", r"(?P<\1>", pattern)
     for ecma, py in _ECMA_REWRITES:
         if ecma in out:
             # inside a class the range is spliced in; outside, it becomes a class of its own
-            out = re.sub(r"(\[[^\]]*?)" + re.escape(ecma), lambda m, py=py: m.group(1) + py, out)
+            out = re.sub(r"(\[[^\]]*?)" + re.escape(ecma), _splice(py), out)
             out = out.replace(ecma, "[" + py + "]")
     return out
 

@@ -7,31 +7,11 @@ from __future__ import annotations
 
 import random
 import uuid
-from typing import Callable
+from collections.abc import Callable
 
 from mvptest import formats
+from mvptest.formats import places
 
-# (province, city, district) triples; municipalities repeat the province as the city.
-PLACES: tuple[tuple[str, str, str], ...] = (
-    ("广东省", "深圳市", "南山区"),
-    ("广东省", "广州市", "天河区"),
-    ("北京市", "北京市", "海淀区"),
-    ("北京市", "北京市", "朝阳区"),
-    ("上海市", "上海市", "浦东新区"),
-    ("天津市", "天津市", "和平区"),
-    ("重庆市", "重庆市", "渝中区"),
-    ("浙江省", "杭州市", "西湖区"),
-    ("江苏省", "南京市", "鼓楼区"),
-    ("江苏省", "苏州市", "工业园区"),
-    ("四川省", "成都市", "武侯区"),
-    ("湖北省", "武汉市", "洪山区"),
-    ("福建省", "厦门市", "思明区"),
-    ("山东省", "青岛市", "市南区"),
-    ("陕西省", "西安市", "雁塔区"),
-    ("河南省", "郑州市", "金水区"),
-    ("湖南省", "长沙市", "岳麓区"),
-    ("内蒙古自治区", "呼和浩特市", "新城区"),
-)
 _ROADS = ("科技南路", "中关村大街", "世纪大道", "人民路", "解放路", "建设路", "中山路", "文三路", "高新大道", "长江路",
           "和平路", "滨海大道", "金融街", "新华路", "创业路")
 _BUILDINGS = ("", "", "", "A座", "3栋", "创新大厦", "科技园B区")
@@ -55,19 +35,20 @@ _HOST_WORDS = ("api", "data", "gateway", "sjgx", "zwfw", "open")
 _DOMAINS = ("example.gov.cn", "gov.cn", "sz.gov.cn", "bj.gov.cn")
 
 
-def address(rng: random.Random) -> str:
-    province, city, district = PLACES[rng.randrange(len(PLACES))]
-    head = province if city == province else province + city
-    return f"{head}{district}{rng.choice(_ROADS)}{rng.randint(1, 999)}号{rng.choice(_BUILDINGS)}"
+def address(rng: random.Random, place: places.Place | None = None) -> str:
+    """A street address in ``place`` (a drawn one when None): province, city, county, road, number."""
+    place = place or places.draw(rng)
+    return f"{place.head}{rng.choice(_ROADS)}{rng.randint(1, 999)}号{rng.choice(_BUILDINGS)}"
 
 
-def company(rng: random.Random) -> str:
-    _, city, _ = PLACES[rng.randrange(len(PLACES))]
-    short = city[:-1] if city.endswith("市") else city
-    brand, industry, form = rng.choice(_BRANDS), rng.choice(_INDUSTRIES), rng.choice(_COMPANY_FORMS)
+def company(rng: random.Random, place: places.Place | None = None, brand: str | None = None) -> str:
+    """An enterprise name registered in ``place``'s city (a drawn one when None), with ``brand`` when given."""
+    place = place or places.draw(rng)
+    brand = brand or rng.choice(_BRANDS)
+    industry, form = rng.choice(_INDUSTRIES), rng.choice(_COMPANY_FORMS)
     if rng.random() < 0.5:
-        return f"{brand}{industry}（{short}）{form}"
-    return f"{city}{brand}{industry}{form}"
+        return f"{brand}{industry}（{place.city_short}）{form}"
+    return f"{place.city}{brand}{industry}{form}"
 
 
 def person(rng: random.Random) -> str:
@@ -136,6 +117,9 @@ def text_hint(name: str, title: str, description: str) -> str | None:
     return None
 
 
+# Hints whose text names a place: drawn in the record's place when it has one.
+PLACE_HINTS: dict[str, Callable[[random.Random, places.Place | None], str]] = {"company": company, "address": address}
+
 TEXT_HINTS: dict[str, Callable[[random.Random], str]] = {
     "company": company,
     "address": address,
@@ -168,7 +152,7 @@ def amount_hint(name: str, title: str, description: str, unit: str) -> tuple[flo
         scale = 100.0 if "分" in u else (0.0001 if "万" in u else 1.0)
         nice = [3000, 4500, 5000, 6000, 8000, 10000, 12000, 15000, 20000]
         return 3000 * scale, 50_000 * scale, [v * scale for v in nice]
-    if "age" == n or n.endswith("age") and "page" not in n:
+    if n == "age" or (n.endswith("age") and "page" not in n):
         return 18, 80, []
     if n in ("page", "pageno", "pagenum", "pagenumber", "current"):
         return 1, 20, []
