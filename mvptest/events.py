@@ -11,10 +11,10 @@ This module imports nothing heavy (no locust, no gevent, no rich): every part of
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 
 @dataclass(frozen=True)
@@ -134,3 +134,22 @@ class Collect(BaseHandler):
 
     def finish(self, result: Any) -> None:
         self.result = result
+
+
+R = TypeVar("R")
+
+
+def run_session(handlers: Handler, session: Session, work: Callable[[], R]) -> R:
+    """``handlers.start(session)``, then ``work()``, then ``handlers.finish(result)``.
+
+    When the work raises (bad input, an unreachable target, an interrupt it does not keep), the handlers get
+    ``finish(None)``: they release what they hold (a progress bar) and write nothing; the error goes on to the edge.
+    A handler that fails in ``finish(result)`` (a report that cannot be written) is not finished twice."""
+    handlers.start(session)
+    try:
+        result = work()
+    except BaseException:
+        handlers.finish(None)
+        raise
+    handlers.finish(result)
+    return result

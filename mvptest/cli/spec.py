@@ -6,8 +6,6 @@ from pathlib import Path
 
 import click
 
-from mvptest.errors import ExitCode
-
 _PATH = click.Path(path_type=Path)
 
 
@@ -35,31 +33,9 @@ def check(paths: tuple[Path, ...], spec_root: Path | None, strict: bool) -> int:
 
     Exit 0 when no problem is found, 2 otherwise.
     """
-    from rich.markup import escape
+    from mvptest.cli._console import environment
+    from mvptest.report.spec_check import SpecCheckConsole
+    from mvptest.spec.session import SpecCheckConfig, check_specs
 
-    from mvptest.cli._console import consoles
-    from mvptest.spec.check import load_specs
-
-    out, err = consoles()
-    result = load_specs(list(paths), spec_root=spec_root)
-    for problem in result.problems:
-        colour = "red" if problem.severity == "error" else "yellow"
-        # Messages quote the user's own text ("[/]" in a path or value): never read it as console markup.
-        err.print(f"{escape(str(problem.where))}: [{colour}]{problem.severity}[/]: {escape(problem.message)}", soft_wrap=True,
-                  emoji=False)
-        if problem.hint:
-            err.print(f"  hint: {escape(problem.hint)}", soft_wrap=True, emoji=False)
-    errors = [p for p in result.problems if p.severity == "error" or strict]
-    n_files = len(result.files)
-    summary = (
-        f"{n_files} file(s): {len(result.interfaces)} interface(s), {len(result.requirements)} requirement(s), "
-        f"{len(result.scenarios)} scenario(s)"
-    )
-    if errors:
-        out.print(f"{summary}; [red]{len(errors)} problem(s)[/]")
-        return ExitCode.BAD_INPUT
-    if n_files == 0:
-        out.print("no spec, requirement or scenario found (files need a top-level 'kind')")
-        return ExitCode.BAD_INPUT
-    out.print(f"{summary}: [green]ok[/]")
-    return ExitCode.OK
+    env = environment()
+    return check_specs(SpecCheckConfig(paths, spec_root, strict), SpecCheckConsole(env.stdout, env.stderr)).exit_code

@@ -7,8 +7,6 @@ from typing import Any
 
 import click
 
-from mvptest.errors import ExitCode, UsageError
-
 _PATH = click.Path(path_type=Path)
 
 
@@ -43,7 +41,8 @@ class _Size(click.ParamType):
 @click.option("--sheet", help="Sheet of .xlsx files (default: the first).")
 @click.option("--max-examples", default=3, show_default=True, type=click.IntRange(0, 100), help="Examples kept per issue.")
 @click.option("--spec-root", type=_PATH, help="Folder that $ref may not leave (default: the spec's folder).")
-@click.option("--jobs", "-j", default=0, type=click.IntRange(0, 64), help="Processes for large NDJSON files (default: one per core; 1: no parallelism).")
+@click.option("--jobs", "-j", default=0, type=click.IntRange(0, 64),
+              help="Processes for large NDJSON files (default: one per core; 1: no parallelism).")
 @click.option("--no-mask", is_flag=True, help="Show sensitive values unmasked in reports (they are masked by default).")
 @click.option("--max-record-size", type=_Size(), default="16MiB", show_default=True,
               help="Largest line, record, row or JSON array element; a larger one is an invalid record (kind size).")
@@ -94,54 +93,17 @@ def validate(
     Exit 0 when every record is valid (warnings allowed), 1 when any is invalid or a file holds
     no records, 2 on bad input, 130 when interrupted (the report covers the records checked).
     """
-    from rich.markup import escape
-
-    from mvptest.cli._console import consoles
+    from mvptest.cli._console import environment
+    from mvptest.events import Handlers
     from mvptest.report import validation as report
-    from mvptest.validation.engine import choose_schema, validate_files
     from mvptest.validation.readers import Limits
+    from mvptest.validation.session import ValidateConfig, validate_files
 
-    if (spec is None) == (schema is None):
-        raise UsageError("give exactly one of --spec or --schema", hint="mvptest validate DATA --spec SPEC")
-    if interface and spec is None:
-        raise UsageError("--interface needs --spec")
-    choice = choose_schema(spec=spec, interface=interface, schema=schema, spec_root=spec_root, mask=not no_mask)
-    out, err = consoles()
-    reporter = report.ConsoleReporter(out, err)
     limits = Limits(record_bytes=max_record_size, depth=max_depth, rows=max_rows, columns=max_columns,
                     shared_strings=max_shared_strings, zip_ratio=max_zip_ratio)
-    events = validate_files(list(data), choice, encoding=encoding, sheet=sheet, max_examples=max_examples, jobs=jobs,
-                            limits=limits)
-    summary = _drive(events, reporter)
-    for target, writer in ((json_out, report.write_json), (md_out, report.write_markdown), (csv_out, report.write_csv)):
-        if target is not None:
-            writer(summary, target)
-            err.print(f"wrote {escape(str(target))}")
-    if summary.interrupted:
-        err.print("interrupted: the report covers the records checked before the interrupt")
-        return ExitCode.INTERRUPTED
-    for path in summary.empty_files:
-        err.print(f"no records found in {escape(path)}: nothing was validated")
-    return ExitCode.OK if summary.ok else ExitCode.CHECK_FAILED
-
-
-def _drive(events: Any, reporter: Any) -> Any:
-    """Hand every event to the reporter; a Ctrl-C while the reporter runs is passed to the engine, which then
-    ends with the summary of what it checked (a Ctrl-C inside the engine is handled there)."""
-    from mvptest.validation.engine import Finished
-
-    while True:
-        try:
-            for event in events:
-                reporter.handle(event)
-                if isinstance(event, Finished):
-                    return event.summary
-            raise AssertionError("the engine ended without a summary")
-        except KeyboardInterrupt:
-            try:
-                event = events.throw(KeyboardInterrupt())
-            except StopIteration:
-                raise KeyboardInterrupt from None
-            reporter.handle(event)
-            if isinstance(event, Finished):
-                return event.summary
+    config = ValidateConfig(data, spec=spec, interface=interface, schema=schema, spec_root=spec_root, mask=not no_mask,
+                            encoding=encoding, sheet=sheet, max_examples=max_examples, jobs=jobs, limits=limits)
+    env = environment()
+    console = report.ValidateConsole(env.stdout, env.stderr)
+    files = report.file_handlers(json_out=json_out, md_out=md_out, csv_out=csv_out, notify=console)
+    return validate_files(config, Handlers([console, *files])).exit_code

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import random
 import time
-
-import orjson
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
+
 from mvptest.compat.engine import Sample
+from mvptest.errors import ConfigError, InputError
 from mvptest.masking import public_url
-from mvptest.errors import InputError, ConfigError
 from mvptest.spec.model import Interface
 
 DEFAULT_LIVE_RATE = 5.0  # requests per second: a provider in production is not ours to load
@@ -41,8 +42,8 @@ class DataSample(Sample):
         source = open_source(self.path, bundled=self.provider.response_schema, encoding=self.encoding, sheet=self.sheet)
         n = 0
         for line, record in source:
-            self.position = f"line {line}" if line is not None and self.path.suffix.lower() in (".ndjson", ".jsonl", ".csv", ".xlsx") \
-                else f"record {n + 1}"
+            by_line = line is not None and self.path.suffix.lower() in (".ndjson", ".jsonl", ".csv", ".xlsx")
+            self.position = f"line {line}" if by_line else f"record {n + 1}"
             if isinstance(record, Unparsable):
                 self.unusable["unparsable"] += 1
                 continue
@@ -155,8 +156,8 @@ class _HttpSample(Sample):
 
     def _tls_failure(self, exc: BaseException) -> None:
         """A certificate or handshake failure is said as one (exit 3 while nothing succeeded), never as 'refuses'."""
-        from mvptest.net import tls
         from mvptest.errors import TargetUnreachable
+        from mvptest.net import tls
 
         problem = tls.describe(exc, urlsplit(self.base_url).hostname or "",
                                client_cert=self.tls is not None and self.tls.has_client_cert)
@@ -193,8 +194,8 @@ class LiveSample(_HttpSample):
         super().__init__(provider, url, **kw)
         self.shown_url = public_url(url)
 
-    @property  # type: ignore[override]
-    def label(self) -> str:
+    @property
+    def label(self) -> str:  # type: ignore[override]  # counts what was done, so computed when read
         rate = f" at most {self.rate:g}/s" if self.rate else ""
         return f"live: {self.shown_url} ({self.requests} requests{rate})"
 
@@ -211,8 +212,8 @@ class SandboxSample(_HttpSample):
         super().__init__(provider, url, seed=seed, **kw)
         self.seed = seed
 
-    @property  # type: ignore[override]
-    def label(self) -> str:
+    @property
+    def label(self) -> str:  # type: ignore[override]  # counts what was done, so computed when read
         return f"sandbox (seed {self.seed}, {self.requests} requests)"
 
     def __iter__(self) -> Iterator[Any]:
@@ -222,50 +223,49 @@ class SandboxSample(_HttpSample):
             self.thread.stop()
 
 
-def load_params(path: Path) -> dict[str, list[Any]]:
-    """Parameter values for live sampling: a CSV with a header row (one column per parameter) or a JSON list of
-    objects / an object of lists."""
-    import csv
-    import json
+PARAMS_MAX_VALUES = 1_000_000  # a sample of real values, not the whole export
 
+
+def load_params(path: Path) -> dict[str, list[Any]]:
+    """Parameter values for live sampling, read as every data input is (validation.readers, as run/pools.py reads
+    a scenario's pools): CSV with a header row (UTF-8, UTF-8 with BOM or GB18030, detected), .xlsx or NDJSON, one
+    column or key per parameter; or JSON, a list of objects or one object of lists. Empty values are left out."""
     from mvptest.spec.loader import display_path
+    from mvptest.validation.readers import open_source
 
     where = display_path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError("no such file", where=where) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read: {exc}", where=where, hint="save it as UTF-8") from None
     pools: dict[str, list[Any]] = {}
-    if path.suffix.lower() == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"not JSON: {exc.msg}", where=f"{where}:{exc.lineno}") from None
-        if isinstance(data, dict) and all(isinstance(v, list) for v in data.values()):
-            pools = {str(k): list(v) for k, v in data.items()}
-        elif isinstance(data, list) and all(isinstance(v, dict) for v in data):
-            for row in data:
-                for k, v in row.items():
-                    pools.setdefault(str(k), []).append(v)
-        else:
-            raise InputError("expected a list of objects or an object of lists", where=where)
-    else:
-        rows = list(csv.reader(text.splitlines()))
-        if len(rows) < 2:
-            raise InputError("needs a header row and at least one row of values", where=where)
-        header = [h.strip() for h in rows[0]]
-        for line_no, row in enumerate(rows[1:], start=2):
-            if len(row) != len(header):
-                raise InputError(f"has {len(row)} cells, the header has {len(header)}", where=f"{where}:{line_no}")
-            for name, cell in zip(header, row):
-                if cell != "":
-                    pools.setdefault(name, []).append(cell)
-    pools = {k: v for k, v in pools.items() if v}
+    source = open_source(path, bundled=None)
+    try:
+        count = 0
+        for line, row in source:
+            for name, value in _param_values(row, where, line):
+                pools.setdefault(str(name), []).append(value)
+                count += 1
+            if count > PARAMS_MAX_VALUES:
+                raise InputError(f"holds more than {PARAMS_MAX_VALUES:,} parameter values", where=where,
+                                 hint="live sampling needs a sample of real values, not the whole export")
+    finally:
+        source.close()
     if not pools:
-        raise InputError("holds no parameter values", where=where)
+        raise InputError("holds no parameter values", where=where, hint="a header row naming the parameters, then rows of values")
     return pools
+
+
+def _param_values(row: Any, where: str, line: int | None) -> list[tuple[str, Any]]:
+    """(parameter, value) of one row or record; an object of lists gives every value of each of its lists."""
+    from mvptest.validation.readers import Unparsable
+
+    if isinstance(row, Unparsable):
+        raise InputError(f"is not a row of parameter values: {row.message}", where=f"{where}:{line}" if line else where,
+                         hint="a params file is CSV with a header row, JSON, NDJSON or .xlsx")
+    if not isinstance(row, dict):
+        raise InputError("expected a list of objects or an object of lists", where=where)
+    if row and all(isinstance(v, list) for v in row.values()):
+        pairs = [(k, v) for k, values in row.items() for v in values]
+    else:
+        pairs = list(row.items())
+    return [(k, v) for k, v in pairs if v not in (None, "")]
 
 
 def check_live_url(url: str, allowed: tuple[str, ...]) -> None:

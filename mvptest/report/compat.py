@@ -1,65 +1,23 @@
-"""Reports of ``compat``: the console view, and the format-issue report a department sends (JSON, Markdown, CSV),
-in the consumer's terms; the suggested adapter as YAML."""
+"""Reports of ``compat`` as handlers of its session: the console view, and the format-issue report a department
+sends (JSON, Markdown, CSV), in the consumer's terms; the suggested adapter as YAML."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from mvptest import atomic
 from mvptest.compat.engine import PairResult
-
-
-@dataclass
-class CompatReport:
-    pairs: list[PairResult]
-    masked: bool = True
-
-    @property
-    def compatible(self) -> bool:
-        return all(p.compatible for p in self.pairs)
-
-    @property
-    def interrupted(self) -> bool:
-        return any(p.evidence is not None and p.evidence.interrupted for p in self.pairs)
-
-    @property
-    def standardization_rate(self) -> float:
-        """Over every pair: the consumer-required fields served compatibly, out of all consumer-required fields."""
-        total = sum(len(p.required_fields) for p in self.pairs)
-        good = sum(len(p.compatible_fields) for p in self.pairs)
-        return good / total if total else 1.0
-
-    @property
-    def data_standardization_rate(self) -> float | None:
-        """The same over the pairs checked with evidence: required fields whose every sampled value the consumer
-        accepts (the provider's own data defects left out); None when no pair has evidence."""
-        judged = [p for p in self.pairs if p.data_standard_fields is not None]
-        if not judged:
-            return None
-        total = sum(len(p.required_fields) for p in judged)
-        return sum(len(p.data_standard_fields or []) for p in judged) / total if total else 1.0
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "schema_version": 1,
-            "compatible": self.compatible,
-            "standardization_rate": round(self.standardization_rate, 4),
-            "masked": self.masked,
-            "pairs": [p.to_dict() for p in self.pairs],
-        }
-        if self.data_standardization_rate is not None:
-            out["standardization_rate_data"] = round(self.data_standardization_rate, 4)
-        if self.interrupted:
-            out["interrupted"] = True
-        return out
+from mvptest.compat.session import CompatReport
+from mvptest.events import BaseHandler, Event, Handler, Item, Note, Progress, Written
+from mvptest.report.files import file_reports
 
 
 def _dept(name: str, key: str) -> str:
@@ -121,11 +79,51 @@ def _pct(x: float) -> str:
     return f"{x * 100:.1f} %"
 
 
-class ConsoleReporter:
+class CompatConsole(BaseHandler):
+    """Each pair on stdout as it is checked (the matrix at the end with --all); on stderr the notes, the files
+    written, and while sampling the records checked (where a person watches)."""
+
     def __init__(self, out: Console, err: Console, *, masked: bool = True) -> None:
         self.out = out
         self.err = err
         self.masked = masked
+        self._status: Any = None  # rich Status while a pair is sampled
+
+    def handle(self, event: Event) -> None:
+        if isinstance(event, Progress):
+            self._sampling(event)
+        elif isinstance(event, Item) and event.kind == "pair":
+            self._stop()
+            self.pair(event.value)
+        elif isinstance(event, Note):
+            prefix = "[yellow]warning:[/] " if event.level == "warning" else ""
+            self.err.print(prefix + escape(event.text))
+        elif isinstance(event, Written):
+            self.err.print(f"wrote {escape(str(event.path))}" + (f" ({escape(event.what)})" if event.what else ""))
+
+    def finish(self, result: Any) -> None:
+        self._stop()
+        if not isinstance(result, CompatReport):
+            return  # the session failed: its error is said at the edge
+        if result.matrix:
+            self.matrix(result)
+        if result.interrupted:
+            self.err.print("interrupted: the report covers the records sampled so far")
+
+    def _sampling(self, event: Progress) -> None:
+        if not self.err.is_terminal:
+            return
+        label = escape(event.label)
+        if self._status is None:
+            self._status = self.err.status(f"{label}: sampling...")
+            self._status.start()
+        if event.done:
+            self._status.update(f"{label}: {int(event.done):,} records checked")
+
+    def _stop(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
 
     def pair(self, p: PairResult) -> None:
         out = self.out
@@ -151,7 +149,7 @@ class ConsoleReporter:
                     "provider sends" + (" (after the adapter)" if p.adapter is not None else "")]
             if evidence:
                 cols += ["failing/checked", "examples (masked)" if self.masked else "examples"]
-            for col in cols + ["suggestion"]:
+            for col in [*cols, "suggestion"]:
                 table.add_column(col, overflow="fold")
             for i in p.issues:
                 kind = _kind_cell(i) + (" [yellow](warning)[/]" if i.severity == "warning" else "")
@@ -170,8 +168,6 @@ class ConsoleReporter:
 
     def _issue_list(self, p: PairResult) -> None:
         """The issues one under another, for a terminal too narrow for seven columns (80 columns, a CI log)."""
-        from rich.markup import escape
-
         out = self.out
         for i in p.issues:
             severity = "[red]error[/]" if i.severity == "error" else "[yellow]warning[/]"
@@ -228,7 +224,8 @@ def render_markdown(report: CompatReport) -> str:
               + " (标准化率: the share of the consumer's required fields served in its format; docs/compat.md)."
               + (" Examples are masked." if report.masked else ""), ""]
     if len(report.pairs) > 1:
-        lines += ["| consumer | provider | compatible | errors | warnings | standardization rate |", "|---|---|---|---:|---:|---:|"]
+        lines += ["| consumer | provider | compatible | errors | warnings | standardization rate |",
+                  "|---|---|---|---:|---:|---:|"]
         for p in report.pairs:
             lines.append(f"| {_md(_dept(p.consumer.department.name, p.consumer.key))} | "
                          f"{_md(_dept(p.provider.department.name, p.provider.key))} | {'yes' if p.compatible else 'no'} | "
@@ -250,7 +247,8 @@ def render_markdown(report: CompatReport) -> str:
             lines.append(f"- warning: {_md(note)}")
         if p.no_evidence:
             lines.append("- **no usable record**: the evidence cannot support a verdict")
-        lines.append(f"- 结论 verdict: {'compatible 兼容' if p.compatible else '**incompatible 不兼容**'}, {len(p.errors)} errors, "
+        verdict_zh = "compatible 兼容" if p.compatible else "**incompatible 不兼容**"
+        lines.append(f"- 结论 verdict: {verdict_zh}, {len(p.errors)} errors, "
                      f"{len(p.issues) - len(p.errors)} warnings; {_rate_text(p)}")
         for d in p.decisions():
             lines.append(f"- **DECIDE 待决定**: {_md(d)}")
@@ -312,7 +310,7 @@ CSV_COLUMNS = ["consumer_department", "consumer", "provider_department", "provid
                "breaks_provider_schema", "examples", "suggestion", "adapter_step", "decide", "data_shows", "predicted_by_schemas"]
 
 
-def _cell(text: Any) -> Any:
+def excel_safe(text: Any) -> Any:
     """A cell Excel will not run as a formula (values from a provider are untrusted text)."""
     if isinstance(text, str) and text[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + text
@@ -325,7 +323,7 @@ def write_csv(report: CompatReport, path: Path) -> None:
     writer.writerow(CSV_COLUMNS)
     for p in report.pairs:
         for i in p.issues:
-            writer.writerow([_cell(x) for x in (
+            writer.writerow([excel_safe(x) for x in (
                 p.consumer.department.name or p.consumer.department.id, p.consumer.key,
                 p.provider.department.name or p.provider.department.id, p.provider.key, i.field, i.title, i.provider_field,
                 i.provider_title, i.kind, i.aspect, i.severity, i.consumer, i.provider, i.checked if i.has_evidence else "",
@@ -357,8 +355,8 @@ def render_adapter(p: PairResult) -> str:
         "# Written by mvptest compat --suggest-adapter. Steps run in order on every provider record;",
         "# check it with: mvptest compat PROVIDER_SPEC CONSUMER_SPEC --adapter THIS_FILE",
     ]
-    for d in undecided:
-        head.append(f"# DECIDE: {d} (null in the map: no consumer code yet; write it there, until then the value passes unchanged and fails the check)")
+    head += [f"# DECIDE: {d} (null in the map: no consumer code yet; write it there, until then the value passes "
+             "unchanged and fails the check)" for d in undecided]
     if manual:
         head.append("# Not adjustable by an adapter (the departments must agree):")
         head += [f"#   {_names(i)} {i.kind}{' (' + i.aspect + ')' if i.aspect else ''}: {i.suggestion}" for i in manual]
@@ -377,3 +375,40 @@ def _names(i: Any) -> str:
 
 def write_adapter(p: PairResult, path: Path) -> None:
     atomic.write_text(path, render_adapter(p))
+
+
+# --------------------------------------------------------------------------- the reports as handlers
+
+
+class AdapterFiles(BaseHandler):
+    """--suggest-adapter: the adapter of the pair, or with --all one file per pair that needs one, in a folder."""
+
+    def __init__(self, target: Path, *, notify: Handler | None = None) -> None:
+        self.target = target
+        self.notify = notify
+
+    def finish(self, result: Any) -> None:
+        if not isinstance(result, CompatReport) or not result.pairs:
+            return
+        if not result.matrix:
+            self._write(result.pairs[0], self.target)
+            return
+        for p in result.pairs:
+            if p.suggested_steps():
+                name = f"{p.consumer.key.replace('/', '--')}__{p.provider.key.replace('/', '--')}.adapter.yaml"
+                self._write(p, self.target / name)
+
+    def _write(self, p: PairResult, path: Path) -> None:
+        write_adapter(p, path)
+        if self.notify is not None:
+            self.notify.handle(Written(path, f"{len(p.suggested_steps())} steps"))
+
+
+def file_handlers(*, json_out: Path | None = None, md_out: Path | None = None, csv_out: Path | None = None,
+                  suggest_adapter: Path | None = None, notify: Handler | None = None) -> list[Handler]:
+    """The files asked for, each a handler that writes when the session finishes (a new format: one more writer
+    here and its option; no engine code)."""
+    handlers = file_reports(((json_out, write_json), (md_out, write_markdown), (csv_out, write_csv)), notify)
+    if suggest_adapter is not None:
+        handlers.append(AdapterFiles(suggest_adapter, notify=notify))
+    return handlers

@@ -1,4 +1,4 @@
-"""Reporters for ``validate``: a console handler of engine events, and JSON, Markdown and CSV files."""
+"""Reports of ``validate`` as handlers of its session: the console, and JSON, Markdown and CSV files."""
 
 from __future__ import annotations
 
@@ -14,13 +14,16 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemaining
 from rich.table import Table
 
 from mvptest import atomic
-from mvptest.report.compat import _cell as excel_safe
-from mvptest.validation import engine
+from mvptest.events import BaseHandler, Event, Handler, Item, Written
+from mvptest.report.compat import excel_safe
+from mvptest.report.files import file_reports
 from mvptest.validation.aggregate import ValidationSummary
+from mvptest.validation.engine import ReadProgress
 
 
-class ConsoleReporter:
-    """Shows progress on stderr while files are read, then the per-field table on stdout."""
+class ValidateConsole(BaseHandler):
+    """Progress on stderr while large files are read (where a person watches), then the per-field table on
+    stdout, the files written and what the verdict rests on."""
 
     def __init__(self, out: Console, err: Console, *, max_rows: int = 40) -> None:
         self.out = out
@@ -29,23 +32,39 @@ class ConsoleReporter:
         self._progress: Progress | None = None
         self._task: TaskID | None = None
 
-    def handle(self, event: engine.Event) -> None:
-        if isinstance(event, engine.FileStarted):
-            if self.err.is_terminal and event.size > 2_000_000:
-                self._progress = Progress(
-                    TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[records]:,} records"),
-                    TimeRemainingColumn(), console=self.err, transient=True,
-                )
-                self._progress.start()
-                self._task = self._progress.add_task(escape(event.path.name or "<stdin>"), total=event.size, records=0)
-        elif isinstance(event, engine.Progress) and self._progress is not None and self._task is not None:
-            self._progress.update(self._task, completed=event.bytes_done, records=event.records)
-        elif isinstance(event, (engine.FileFinished, engine.Finished)):
-            if self._progress is not None:
-                self._progress.stop()
-                self._progress = None
-            if isinstance(event, engine.Finished):
-                self.summary(event.summary)
+    def handle(self, event: Event) -> None:
+        if isinstance(event, ReadProgress):
+            self._read(event)
+        elif isinstance(event, Item) and event.kind == "file":
+            self._stop()
+        elif isinstance(event, Written):
+            self.err.print(f"wrote {escape(str(event.path))}" + (f" ({escape(event.what)})" if event.what else ""))
+
+    def finish(self, result: Any) -> None:
+        self._stop()
+        if not isinstance(result, ValidationSummary):
+            return  # the session failed: its error is said at the edge
+        self.summary(result)
+        if result.interrupted:
+            self.err.print("interrupted: the report covers the records checked before the interrupt")
+        for path in result.empty_files:
+            self.err.print(f"no records found in {escape(path)}: nothing was validated")
+
+    def _read(self, event: ReadProgress) -> None:
+        if self._progress is None and event.done == 0 and self.err.is_terminal and (event.total or 0) > 2_000_000:
+            self._progress = Progress(
+                TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[records]:,} records"),
+                TimeRemainingColumn(), console=self.err, transient=True,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task(escape(event.label), total=event.total, records=0)
+        elif self._progress is not None and self._task is not None:
+            self._progress.update(self._task, completed=event.done, records=event.records)
+
+    def _stop(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
 
     def summary(self, summary: ValidationSummary) -> None:
         # Every value from the user's files goes through escape(): a "[/]" in data is text, not console markup.
@@ -106,14 +125,14 @@ def render_markdown(summary: ValidationSummary) -> str:
         "| file | kind | records | invalid |",
         "|---|---|---:|---:|",
     ]
-    for f in data["files"]:
-        lines.append(f"| {_md_cell(f['path'])} | {f['kind']} | {f['records']:,} | {f['invalid']:,} |")
+    lines += [f"| {_md_cell(f['path'])} | {f['kind']} | {f['records']:,} | {f['invalid']:,} |" for f in data["files"]]
     lines += ["", "## Issues by field", ""]
     if not data["issues"]:
         lines.append("No issues.")
     else:
         lines += [
-            "| field | kind | severity | expected | count | examples" + (" (masked)" if summary.masked else "") + " | where | problem | suggestion |",
+            "| field | kind | severity | expected | count | examples" + (" (masked)" if summary.masked else "")
+            + " | where | problem | suggestion |",
             "|---|---|---|---|---:|---|---|---|---|",
         ]
         for i in data["issues"]:
@@ -142,3 +161,10 @@ def write_csv(summary: ValidationSummary, path: Path) -> None:
         )])
     # UTF-8 with BOM so that Excel on Chinese Windows opens it without mojibake.
     atomic.write_text(path, buf.getvalue(), encoding="utf-8-sig")
+
+
+def file_handlers(*, json_out: Path | None = None, md_out: Path | None = None, csv_out: Path | None = None,
+                  notify: Handler | None = None) -> list[Handler]:
+    """The report files asked for, each a handler that writes when the session finishes (a new format: one more
+    writer here and its option; no engine code)."""
+    return file_reports(((json_out, write_json), (md_out, write_markdown), (csv_out, write_csv)), notify)

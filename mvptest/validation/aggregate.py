@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
-from dataclasses import dataclass, field
-from typing import Any, Iterable
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
+from mvptest.errors import ExitCode
 from mvptest.masking import Masker
 from mvptest.validation.compiled import FieldError
 
@@ -27,11 +30,11 @@ class Issue:
     severity: str
     message: str
     count: int = 0
-    examples: list[str] = field(default_factory=list)
-    locations: list[str] = field(default_factory=list)
-    suggestions: Counter = field(default_factory=Counter)
-    codes: Counter = field(default_factory=Counter)
-    messages: Counter = field(default_factory=Counter)
+    examples: list[str] = dataclasses.field(default_factory=list)
+    locations: list[str] = dataclasses.field(default_factory=list)
+    suggestions: Counter = dataclasses.field(default_factory=Counter)
+    codes: Counter = dataclasses.field(default_factory=Counter)
+    messages: Counter = dataclasses.field(default_factory=Counter)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -182,6 +185,12 @@ class ValidationSummary:
     @property
     def ok(self) -> bool:
         return self.aggregator.invalid == 0 and not self.interrupted and not self.empty_files
+
+    @property
+    def exit_code(self) -> ExitCode:
+        if self.interrupted:
+            return ExitCode.INTERRUPTED
+        return ExitCode.OK if self.ok else ExitCode.CHECK_FAILED
 
     def to_dict(self) -> dict[str, Any]:
         agg = self.aggregator

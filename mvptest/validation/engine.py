@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import time
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence, Union
+from typing import Any
 
-from mvptest.errors import InputError, InternalError, SpecError
+from mvptest import events
+from mvptest.errors import ConfigError, InputError, InternalError, SpecError
 from mvptest.spec.check import load_specs
 from mvptest.spec.loader import display_path, load_document
 from mvptest.spec.refs import bundle_schema
+from mvptest.spec.select import select_interfaces
 from mvptest.validation.aggregate import Aggregator, FileResult, ValidationSummary
 from mvptest.validation.compiled import CompiledSchema
 from mvptest.validation.readers import (
@@ -37,32 +41,24 @@ PROGRESS_EVERY = 50_000
 
 
 @dataclass(frozen=True)
-class FileStarted:
-    path: Path
-    kind: str
-    encoding: str
-    size: int
+class ReadProgress(events.Progress):
+    """Bytes of a data file read so far (``done`` of ``total``, unit bytes), and the records checked in them."""
+
+    records: int = 0
 
 
-@dataclass(frozen=True)
-class Progress:
-    path: Path
-    records: int
-    bytes_done: int
-    bytes_total: int
-
-
-@dataclass(frozen=True)
-class FileFinished:
-    result: FileResult
+def _progress(path: Path, records: int, bytes_done: int, size: int) -> ReadProgress:
+    return ReadProgress(path.name or "<stdin>", bytes_done, size, "bytes", records=records)
 
 
 @dataclass(frozen=True)
 class Finished:
+    """The stream's last event: what was found (not handed to handlers; the session finishes with it)."""
+
     summary: ValidationSummary
 
 
-Event = Union[FileStarted, Progress, FileFinished, Finished]
+Event = ReadProgress | events.Item | Finished
 
 
 # --------------------------------------------------------------------------- what to validate against
@@ -84,6 +80,10 @@ def choose_schema(
 ) -> SchemaChoice:
     """The compiled schema that ``validate`` checks records against: an interface's response, a requirement's
     schema, or a bare JSON Schema file."""
+    if (spec is None) == (schema is None):
+        raise ConfigError("give exactly one of --spec or --schema", hint="mvptest validate DATA --spec SPEC")
+    if interface and spec is None:
+        raise ConfigError("--interface needs --spec")
     if schema is not None:
         doc = load_document(schema)
         bundled, problems = bundle_schema(doc.data, document=doc, pointer="", root=spec_root or schema.resolve().parent)
@@ -97,7 +97,7 @@ def choose_schema(
         if problems:
             raise SpecError(problems)
         return SchemaChoice(CompiledSchema(bundled, mask=mask), display_path(schema))
-    assert spec is not None
+    assert spec is not None  # by the check above
     specs = load_specs([spec], spec_root=spec_root)
     if specs.errors:
         raise SpecError(specs.errors)
@@ -109,23 +109,7 @@ def choose_schema(
         )
     if not specs.interfaces:
         raise InputError("holds no interface or requirement to validate against", where=display_path(spec))
-    if interface is None:
-        if len(specs.interfaces) > 1:
-            raise InputError(
-                f"holds {len(specs.interfaces)} interfaces",
-                where=display_path(spec),
-                hint="choose one with --interface: " + ", ".join(i.id for i in specs.interfaces),
-            )
-        itf = specs.interfaces[0]
-    else:
-        found = specs.interface(interface)
-        if found is None:
-            raise InputError(
-                f"has no interface {interface!r}",
-                where=display_path(spec),
-                hint="interfaces: " + ", ".join(i.id for i in specs.interfaces),
-            )
-        itf = found
+    itf = select_interfaces(specs.interfaces, [interface] if interface else [], where=display_path(spec), single=True)[0]
     return SchemaChoice(
         CompiledSchema(itf.response_schema, format_options=itf.format_options, sensitive=itf.sensitive, mask=mask),
         itf.key,
@@ -135,7 +119,7 @@ def choose_schema(
 # --------------------------------------------------------------------------- the run
 
 
-def validate_files(
+def validate_stream(
     files: Sequence[Path],
     choice: SchemaChoice,
     *,
@@ -144,8 +128,9 @@ def validate_files(
     max_examples: int = 3,
     jobs: int = 0,
     limits: Limits = DEFAULT_LIMITS,
-) -> Iterator[Event]:
-    """Validate every record of every file; yields progress events and finally the summary.
+) -> Generator[Event, None, None]:
+    """Validate every record of every file; yields ReadProgress, Item("file", FileResult) per file and finally
+    Finished(summary).
 
     ``jobs`` > 1 validates large NDJSON files on that many processes (0: one per core). A KeyboardInterrupt,
     raised here or thrown in at a ``yield``, ends the run with a summary of the records checked so far.
@@ -165,14 +150,14 @@ def validate_files(
                 before_records, before_invalid = agg.records, agg.invalid
                 label = source.label
                 current = (label, source.kind, source.encoding or "utf-8", before_records, before_invalid, t0)
-                yield FileStarted(path, source.kind, source.encoding or "utf-8", source.size)
+                yield _progress(path, 0, 0, source.size)
                 if isinstance(source, NdjsonSource) and jobs > 1 and source.data.regular and source.size >= PARALLEL_MIN_BYTES:
                     check_json_encoding(source.data)
                     source.close()
                     yield from _ndjson_parallel(path, compiled, agg, label, source.size, jobs, max_examples, limits)
                 elif isinstance(source, NdjsonSource):
                     yield from _ndjson_fast(source.open_lines(), compiled, agg, label, path, source.size, limits,
-                                            position=lambda: source.position)
+                                            position=lambda: source.position)  # noqa: B023 - read within this iteration
                 else:
                     yield from _records(source, compiled, agg, label)
                 current = (label, source.kind, source.encoding or "utf-8", before_records, before_invalid, t0)
@@ -184,7 +169,7 @@ def validate_files(
                 agg.invalid - before_invalid, time.perf_counter() - t0,
             )
             results.append(result)
-            yield FileFinished(result)
+            yield events.Item("file", result)
     except KeyboardInterrupt:
         # Ctrl-C or SIGTERM: what was measured so far is still reported, marked interrupted.
         interrupted = True
@@ -211,7 +196,7 @@ def _records(source: Any, compiled: CompiledSchema, agg: Aggregator, label: str)
                 agg.add_failures(compiled.errors(record), where)
             checked += 1
             if checked % PROGRESS_EVERY == 0:
-                yield Progress(source.path, checked, source.position, source.size)
+                yield _progress(source.path, checked, source.position, source.size)
     finally:
         # An interrupt inside the aggregator can land after the record was counted invalid: count it as checked.
         agg.records += max(checked, agg.invalid - invalid_before)
@@ -259,7 +244,7 @@ def _ndjson_fast(
                     add_failures(errors(record), f"{label}:{n}")
                 checked += 1
                 lineno = n
-            yield Progress(path, checked, min(position(), size) if size else position(), size)
+            yield _progress(path, checked, min(position(), size) if size else position(), size)
     finally:
         agg.records += max(checked, agg.invalid - invalid_before)
 
@@ -289,7 +274,7 @@ def _split(path: Path, size: int, jobs: int) -> list[tuple[int, int]]:
                 break
             bounds.append(pos)
     bounds.append(size)
-    return [(a, b) for a, b in zip(bounds, bounds[1:]) if b > a]
+    return [(a, b) for a, b in itertools.pairwise(bounds) if b > a]
 
 
 def _next_line_start(f: Any, pos: int, size: int) -> int:
@@ -337,9 +322,9 @@ def _worker(index: int, path: Path, start: int, end: int, compiled: CompiledSche
             batches = line_batches(read, limits.record_bytes)
             for event in _ndjson_fast(batches, compiled, agg, label, path, end, limits, position=f.tell,
                                       first_line=first):
-                if isinstance(event, Progress):
+                if isinstance(event, ReadProgress):
                     counters[2 * index] = event.records
-                    counters[2 * index + 1] = event.bytes_done - start
+                    counters[2 * index + 1] = int(event.done) - start
         queue.put((index, agg, None))
     except KeyboardInterrupt:
         queue.put((index, agg, "interrupted"))  # what this worker counted is kept
@@ -402,7 +387,7 @@ def _collect(procs: list[Any], results: Any, counters: Any, parts: dict[int, Agg
             if dead:
                 raise InternalError(f"a validation worker died (exit {dead[0].exitcode})") from None
             values = counters[:]
-            yield Progress(path, sum(values[0::2]), min(size, sum(values[1::2])), size)
+            yield _progress(path, sum(values[0::2]), min(size, sum(values[1::2])), size)
             continue
         if error == "interrupted" and part is not None:
             parts[index] = part
