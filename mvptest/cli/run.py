@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import click
 
-from mvptest.errors import ExitCode, MvptestError, UsageError
-from mvptest.masking import public_url
+from mvptest.errors import UsageError
 
 _PATH = click.Path(path_type=Path)
-
-
-def _checked_run_id(run_id: str) -> str:
-    if not run_id or run_id in (".", "..") or any(c in run_id for c in "/\\\0") or run_id != run_id.strip():
-        raise UsageError(f"--run-id {run_id!r}: give a plain folder name (no slash, not . or ..)",
-                         hint="e.g. --run-id pilot-2024-06-01")
-    return run_id
 
 
 def _latency_targets(text: str | None) -> dict[str, float] | None:
@@ -54,10 +45,12 @@ def _latency_targets(text: str | None) -> dict[str, float] | None:
 @click.option("--master-bind-host", default="127.0.0.1", show_default=True, help="With --master: address workers connect to.")
 @click.option("--master-port", default=5557, show_default=True, type=click.IntRange(1, 65535), help="With --master: port.")
 @click.option("--spec-root", type=_PATH, help="Folder that $ref may not leave.")
-@click.option("--ca-bundle", type=_PATH, metavar="FILE", help="PEM of a private CA to trust (besides the system's); overrides the scenario's tls: ca_bundle.")
+@click.option("--ca-bundle", type=_PATH, metavar="FILE",
+              help="PEM of a private CA to trust (besides the system's); overrides the scenario's tls: ca_bundle.")
 @click.option("--client-cert", type=_PATH, metavar="FILE", help="Client certificate for mutual TLS (PEM; may hold the key too).")
 @click.option("--client-key", type=_PATH, metavar="FILE", help="Private key of --client-cert (PEM, unencrypted).")
-@click.option("--run-id", "run_id", metavar="ID", help="The run's folder name under --results-dir (default: time-scenario-random).")
+@click.option("--run-id", "run_id", metavar="ID",
+              help="The run's folder name under --results-dir (default: time-scenario-random).")
 @click.option("--wait-workers", "wait_workers", type=click.FloatRange(0, min_open=True), default=60, show_default=True,
               metavar="SECONDS", help="With --master or --workers: give up (exit 3) when the workers have not joined by then.")
 def run(scenario: Path | None, target: str | None, duration: str | None, users: int | None, rate: float | None,
@@ -102,22 +95,30 @@ def run(scenario: Path | None, target: str | None, duration: str | None, users: 
     If it fails at the end, the record goes to a folder under the temporary directory, named on the
     console. A run that lost a worker never passes (exit 1, the reason in summary.json).
     """
+    from mvptest.cli._console import environment
     from mvptest.load import engine  # first: locust monkey-patches the process on import
+    from mvptest.report.run_console import RunConsole
+    from mvptest.run.session import RunConfig, StopFlag, run_pilot
 
+    _check_options(master=master, workers=workers, expect_workers=expect_workers, rate=rate, users=users)
     if scenario is None:  # the pilot: ./scenarios/ in a checkout, else the copy installed with mvptest
         from mvptest.examples import default_scenario
 
         scenario = default_scenario()
+    config = RunConfig(scenario, target=target, duration=duration, users=users, rate=rate, workers=workers,
+                       results_dir=results_dir, run_id=run_id, allow_hosts=allow_hosts, success_rate=success_rate,
+                       latency_targets=_latency_targets(latency_ms), confidence=confidence, master=master,
+                       expect_workers=expect_workers, master_bind_host=master_bind_host, master_port=master_port,
+                       wait_workers=wait_workers, spec_root=spec_root, ca_bundle=ca_bundle, client_cert=client_cert,
+                       client_key=client_key)
+    env = environment()
+    stop = StopFlag()
+    engine.stop_on_signals(stop)  # Ctrl-C, SIGTERM: stop the load, write what was measured, exit 130
+    return run_pilot(config, RunConsole(out=env.stdout, err=env.stderr), stop=stop).exit_code
 
-    from rich.markup import escape
 
-    from mvptest.cli._console import consoles
-    from mvptest.report.run_console import RunConsole
-    from mvptest.run.summary import build_summary, histograms, timeseries_rows
-    from mvptest.run.folder import discard_if_empty, prepare_run_dir, write_run_or_fallback
-    from mvptest.run.plan import build_plan, new_run_id
-    from mvptest.sandbox.server import SandboxProcess
-
+def _check_options(*, master: bool, workers: int | None, expect_workers: int | None, rate: float | None,
+                   users: int | None) -> None:
     if expect_workers and not master:
         raise UsageError("--expect-workers needs --master")
     if master and workers:
@@ -125,84 +126,3 @@ def run(scenario: Path | None, target: str | None, duration: str | None, users: 
                          hint="mvptest run --master --expect-workers N, then mvptest worker --master HOST:PORT on each machine")
     if rate and users:
         raise UsageError("--rate (an arrival rate, the open model) and --users (the closed model) exclude each other")
-    plan = build_plan(scenario, target=target, duration=duration, users=users, rate=rate, workers=workers,
-                      allow_hosts=allow_hosts, success_rate=success_rate, latency_targets=_latency_targets(latency_ms),
-                      spec_root=spec_root, ca_bundle=ca_bundle, client_cert=client_cert, client_key=client_key,
-                      load_processes=(expect_workers or 1) if master else None, confidence=confidence)
-    run_id = _checked_run_id(run_id) if run_id is not None else new_run_id(plan.name)
-    run_dir = results_dir / run_id
-    created = prepare_run_dir(run_dir)  # before the sandbox and any load: exit 2, nothing sent
-    out, err = consoles()
-    for note in plan.notes:
-        err.print(f"[cyan]note:[/] {escape(note)}")
-    for warning in plan.warnings:
-        err.print(f"[yellow]warning:[/] {escape(warning)}")
-    reporter = RunConsole(err, out)
-    sandbox = None
-    sandbox_stats = None
-    outcome = None
-    base_url = public_url(plan.target) if not plan.uses_sandbox else "sandbox"
-    started = time.time()
-    try:
-        if plan.uses_sandbox:
-            sb = plan.sandbox
-            args = ["--seed", str(sb.seed), "--latency-ms", sb.latency_ms, "--error-rate", str(sb.error_rate),
-                    "--invalid-rate", str(sb.invalid_rate), "--reset-rate", str(sb.reset_rate),
-                    "--timeout-rate", str(sb.timeout_rate), "--hang-s", str(max(plan.timeout_s * 3, 30))]
-            for ip in plan.interfaces:
-                args += ["--interface", ip.interface.key]
-            sandbox = SandboxProcess([Path(p) for p in plan.spec_paths], args=args)
-            base_url = sandbox.start()
-        else:
-            base_url = plan.target.rstrip("/")
-        if master:
-            events = engine.run_master(plan, base_url, workers=expect_workers or plan.workers or 1,
-                                       bind_host=master_bind_host, bind_port=master_port, spawn_local=False,
-                                       wait_s=wait_workers)
-        elif plan.workers:
-            events = engine.run_master(plan, base_url, workers=plan.workers, wait_s=wait_workers)
-        else:
-            events = engine.run_local(plan, base_url)
-        for event in events:
-            reporter.handle(event)
-            if isinstance(event, engine.RunFinished):
-                outcome = event.outcome
-        assert outcome is not None
-        if sandbox is not None:
-            sandbox_stats = sandbox.stats()
-    except KeyboardInterrupt:
-        if outcome is not None:
-            raise
-        # Interrupted before the load began (while the sandbox or the workers started): nothing was measured, and
-        # the run folder still says so, as CI expects of every interrupted run.
-        from mvptest.run.recorder import Recorder
-
-        outcome = engine.RunOutcome(Recorder(), started, time.time(), True, base_url, 0, False)
-    except BaseException:
-        discard_if_empty(created)  # nothing was measured (unreachable, bad input, a bug): no empty run folder left
-        raise
-    finally:
-        reporter.stop()
-        if sandbox is not None:
-            sandbox.stop()
-    rec = outcome.recorder
-    summary = build_summary(run_id=run_id, plan=plan, recorder=rec, started_at=outcome.started_at,
-                            finished_at=outcome.finished_at, interrupted=outcome.interrupted, target_url=public_url(base_url),
-                            workers=outcome.workers, cpu_saturated=outcome.cpu_saturated,
-                            workers_lost=outcome.workers_lost, locust_percentiles=outcome.locust_percentiles,
-                            locust_requests=outcome.locust_requests, generator_cpu_s=outcome.generator_cpu_s,
-                            generator=outcome.generator_record(), stalls=outcome.stalls)
-    if sandbox is not None and sandbox_stats:
-        summary["sandbox_stats"] = sandbox_stats  # the server's own count, to hold the client's against
-    try:
-        written, problem = write_run_or_fallback(run_dir, summary, timeseries_rows(rec, outcome.started_at), histograms(rec))
-    except MvptestError:
-        reporter.final(summary, "(not written)")
-        raise
-    if problem is not None:
-        err.print(f"[yellow]warning:[/] could not write {escape(str(run_dir))} at the end ({escape(problem)}); "
-                  f"the run's record is in {escape(str(written))} instead", soft_wrap=True)
-    reporter.final(summary, written)
-    if outcome.interrupted:
-        return ExitCode.INTERRUPTED
-    return ExitCode.OK if summary["verdict"] == "pass" else ExitCode.CHECK_FAILED

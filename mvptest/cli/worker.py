@@ -7,15 +7,18 @@ from pathlib import Path
 import click
 
 from mvptest.errors import UsageError
+from mvptest.events import BaseHandler, Event, Note
+
+_PATH = click.Path(path_type=Path)
 
 
 @click.command()
 @click.option("--master", "master", required=True, metavar="HOST[:PORT]", help="The master's address (port 5557 by default).")
 @click.option("--wait-master", "wait_master", type=click.FloatRange(0, min_open=True), default=60, show_default=True,
               metavar="SECONDS", help="Give up (exit 3) when no master answers with the plan within this time.")
-@click.option("--ca-bundle", type=click.Path(path_type=Path), metavar="FILE", help="PEM of a private CA to trust; overrides the master's.")
-@click.option("--client-cert", type=click.Path(path_type=Path), metavar="FILE", help="This machine's client certificate for mutual TLS (PEM).")
-@click.option("--client-key", type=click.Path(path_type=Path), metavar="FILE", help="Private key of --client-cert (PEM, unencrypted).")
+@click.option("--ca-bundle", type=_PATH, metavar="FILE", help="PEM of a private CA to trust; overrides the master's.")
+@click.option("--client-cert", type=_PATH, metavar="FILE", help="This machine's client certificate for mutual TLS (PEM).")
+@click.option("--client-key", type=_PATH, metavar="FILE", help="Private key of --client-cert (PEM, unencrypted).")
 def worker(master: str, wait_master: float, ca_bundle: Path | None = None, client_cert: Path | None = None,
            client_key: Path | None = None) -> int:
     """Run Locust users for a master started with `mvptest run --master` (or --workers N).
@@ -29,16 +32,19 @@ def worker(master: str, wait_master: float, ca_bundle: Path | None = None, clien
       mvptest run scenarios/pilot-enterprise-registration.yaml --master --expect-workers 2 --master-bind-host 0.0.0.0
       mvptest worker --master 10.0.0.5:5557        # on each load machine
     """
-    from mvptest.load import engine  # first: locust monkey-patches the process on import
+    from mvptest.load.worker import WorkerConfig, run_worker
+    from mvptest.load.worker_main import exit_interrupted  # first: locust monkey-patches the process on import
 
     host, _, port = master.rpartition(":") if ":" in master else (master, "", "5557")
     if not port.isdigit() or not 1 <= int(port) <= 65535:
         raise UsageError(f"--master {master!r}: the port must be a number from 1 to 65535")
-    click.echo(f"mvptest worker: joining the master at {host or '127.0.0.1'}:{port}; it sends the plan when the run "
-               f"starts (waiting up to {wait_master:g} s for it, --wait-master; Ctrl-C to stop)", err=True)
-    from mvptest.net import tls
+    config = WorkerConfig(host or "127.0.0.1", int(port), wait_master, ca_bundle, client_cert, client_key)
+    return run_worker(config, _Notes(), before_joined=exit_interrupted).exit_code
 
-    own = tls.load(ca_bundle, client_cert, client_key)  # checked now, not when the plan comes
-    override = (lambda theirs: tls.merged(theirs, own, cli_ca=ca_bundle is not None, cli_cert=client_cert is not None)) if own else None
-    return engine.run_worker(host or "127.0.0.1", int(port), wait_s=wait_master, tls_override=override,
-                             on_notice=lambda text: click.echo(f"mvptest worker: {text}", err=True))
+
+class _Notes(BaseHandler):
+    """What a person at the worker should know, on standard error."""
+
+    def handle(self, event: Event) -> None:
+        if isinstance(event, Note):
+            click.echo(f"mvptest worker: {event.text}", err=True)

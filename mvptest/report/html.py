@@ -65,7 +65,8 @@ def render_html(summary: dict[str, Any], rows: list[list[Any]]) -> str:
     parts = [
         "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">",
         f"<title>mvptest {_e(summary['scenario'])}: {_e(verdict)}</title><style>{_CSS}</style></head><body>",
-        f"<h1>mvptest run <code>{_e(summary['scenario'])}</code>: <span class=\"{_e(verdict)}\">{_e(verdict.upper())}</span></h1>",
+        f"<h1>mvptest run <code>{_e(summary['scenario'])}</code>: "
+        f"<span class=\"{_e(verdict)}\">{_e(verdict.upper())}</span></h1>",
         f"<p>Run <code>{_e(summary['run_id'])}</code> against <code>{_e(summary['target'])}</code>"
         f"{' (built-in sandbox)' if summary.get('sandbox') else ''}, {summary['workers'] or 'no'} worker(s), "
         f"{_e(summary['started_at'])} to {_e(summary['finished_at'])} ({summary['duration_s']:g} s), "
@@ -84,9 +85,7 @@ def render_html(summary: dict[str, Any], rows: list[list[Any]]) -> str:
         parts.append("<table><tr>" + "".join(f"<th>calls {k}</th>" for k in ("planned", "sent", "completed", "dropped"))
                      + "</tr><tr>" + "".join(f"<td class=num>{_e('-' if calls.get(k) is None else f'{calls[k]:,}')}</td>"
                                              for k in ("planned", "sent", "completed", "dropped")) + "</tr></table>")
-    for key in ("note", "warning"):
-        if summary.get(key):
-            parts.append(f"<p class=\"warn\">{_e(summary[key])}</p>")
+    parts.extend(f"<p class=\"warn\">{_e(summary[key])}</p>" for key in ("note", "warning") if summary.get(key))
     load = summary.get("load", {})
     if load.get("basis"):
         parts.append(f"<p>Judged under: {_e(load['basis'])}.</p>")
@@ -106,7 +105,8 @@ def render_html(summary: dict[str, Any], rows: list[list[Any]]) -> str:
                               else "no number of calls can show a failure rate of 0")
             if t.get("reason"):
                 detail.append(str(t["reason"]))
-            parts.append(f"<tr><td>{_e(t['name'])}</td><td class=num>{_e(t['threshold'])}</td><td class=num>{_e(t['measured'])}</td>"
+            parts.append(f"<tr><td>{_e(t['name'])}</td><td class=num>{_e(t['threshold'])}</td>"
+                         f"<td class=num>{_e(t['measured'])}</td>"
                          f"<td class=num>{_e(_bounds(t))}</td><td class={_e(outcome)}>{_e(outcome)}</td>"
                          f"<td>{_e('; '.join(detail))}</td></tr>")
         parts.append("</table>")
@@ -125,7 +125,8 @@ def render_html(summary: dict[str, Any], rows: list[list[Any]]) -> str:
         parts.append(_chart(rows, itf["key"]))
         samples = itf.get("failure_samples") or {}
         if any(samples.values()):
-            parts.append("<h3>Failure samples (values masked)</h3><table><tr><th>kind</th><th>status</th><th>request</th><th>what</th></tr>")
+            parts.append("<h3>Failure samples (values masked)</h3>"
+                         "<table><tr><th>kind</th><th>status</th><th>request</th><th>what</th></tr>")
             for cat, items in samples.items():
                 for s in items:
                     fields = "; ".join(f"{x['field']} {x['kind']} {x['expected']}" for x in s.get("fields", []))

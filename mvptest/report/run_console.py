@@ -1,4 +1,6 @@
-"""The live console of ``mvptest run``: a handler of engine events (elapsed, remaining, req/s, success, p95)."""
+"""The live console of ``mvptest run``: a handler of the run's events (elapsed, remaining, req/s, success, p95).
+
+It imports no locust: the events and the outcome are plain data (mvptest.run.outcome)."""
 
 from __future__ import annotations
 
@@ -9,12 +11,14 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-from mvptest.load import engine
-from mvptest.run.summary import LOST_REASON
+from mvptest.events import BaseHandler, Event, Note, Stage
+from mvptest.run.outcome import LOST_REASON, LoadFinished, LoadProgress, LoadStarted
 
 
-class RunConsole:
-    def __init__(self, err: Console, out: Console) -> None:
+class RunConsole(BaseHandler):
+    """Progress and notes on ``err``; the final table and the verdict on ``out``."""
+
+    def __init__(self, *, out: Console, err: Console) -> None:
         self.err = err
         self.out = out
         self._live: Live | None = None
@@ -22,67 +26,80 @@ class RunConsole:
         self._last_elapsed = 0.0
         self._last_line = -10.0
 
-    def handle(self, event: engine.Event) -> None:
-        if isinstance(event, engine.RunStarted):
-            plan = event.plan
-            load = f"{plan.rate:g} req/s (open model)" if plan.rate else f"{plan.users} users"
-            from mvptest.masking import public_url
-
-            where = f"{event.base_url} (built-in sandbox)" if plan.uses_sandbox else public_url(event.base_url)
-            self.err.print(f"mvptest run {escape(plan.name)}: {load} for {plan.duration_s:g} s against {escape(where)}"
-                           + (f", {event.workers} workers" if event.workers else ""))
-            if self.err.is_terminal:
-                self._live = Live(console=self.err, refresh_per_second=2, transient=True)
-                self._live.start()
-        elif isinstance(event, engine.Tick):
+    def handle(self, event: Event) -> None:
+        if isinstance(event, LoadStarted):
+            self._started(event)
+        elif isinstance(event, LoadProgress):
             if self._live is not None:
                 self._live.update(self._table(event))
-            elif event.elapsed_s - self._last_line >= 5:
-                self._last_line = event.elapsed_s
+            elif event.done - self._last_line >= 5:
+                self._last_line = event.done
                 self.err.print(self._line(event), soft_wrap=True, markup=False)
-        elif isinstance(event, engine.Notice):
+        elif isinstance(event, Note):
             self.stop()
             colour = "yellow" if event.level == "warning" else "cyan"
-            self.err.print(f"[{colour}]{event.level}:[/] {escape(event.text)}")
-        elif isinstance(event, engine.RunFinished):
+            label = "note" if event.level == "info" else event.level
+            self.err.print(f"[{colour}]{label}:[/] {escape(event.text)}")
+        elif isinstance(event, (LoadFinished, Stage)):
             self.stop()
+
+    def _started(self, event: LoadStarted) -> None:
+        plan = event.plan
+        assert plan is not None
+        load = f"{plan.rate:g} req/s (open model)" if plan.rate else f"{plan.users} users"
+        from mvptest.masking import public_url
+
+        where = f"{event.base_url} (built-in sandbox)" if plan.uses_sandbox else public_url(event.base_url)
+        self.err.print(f"mvptest run {escape(plan.name)}: {load} for {plan.duration_s:g} s against {escape(where)}"
+                       + (f", {event.workers} workers" if event.workers else ""))
+        if self.err.is_terminal:
+            self._live = Live(console=self.err, refresh_per_second=2, transient=True)
+            self._live.start()
+
+    def finish(self, result: Any) -> None:
+        self.stop()
+        if result.record_problem is not None:
+            self.err.print(f"[yellow]warning:[/] could not write {escape(str(result.run_dir))} at the end "
+                           f"({escape(result.record_problem)}); the run's record is in "
+                           f"{escape(str(result.record_dir))} instead", soft_wrap=True)
+        self.final(result.summary, result.record_dir if result.record_dir is not None else "(not written)")
 
     def stop(self) -> None:
         if self._live is not None:
             self._live.stop()
             self._live = None
 
-    def _rates(self, event: engine.Tick) -> dict[str, float]:
-        dt = max(1e-6, event.elapsed_s - self._last_elapsed)
+    def _rates(self, event: LoadProgress) -> dict[str, float]:
+        dt = max(1e-6, event.done - self._last_elapsed)
         out = {}
-        for key, rec in event.recorder.interfaces.items():
+        for key, rec in _interfaces(event):
             out[key] = (rec.requests - self._last_counts.get(key, 0)) / dt
             self._last_counts[key] = rec.requests
-        self._last_elapsed = event.elapsed_s
+        self._last_elapsed = event.done
         return out
 
-    def _table(self, event: engine.Tick) -> Table:
+    def _table(self, event: LoadProgress) -> Table:
         rates = self._rates(event)
-        table = Table(title=f"{event.elapsed_s:5.0f} s elapsed, {event.remaining_s:4.0f} s to go, {event.users} users",
+        table = Table(title=f"{event.done:5.0f} s elapsed, {event.remaining_s:4.0f} s to go, {event.users} users",
                       title_justify="left")
         for col in ("interface", "requests", "req/s", "success", "p95 ms (all calls)"):
             table.add_column(col, justify="right" if col != "interface" else "left")
-        for key, rec in sorted(event.recorder.interfaces.items()):
+        for key, rec in sorted(_interfaces(event)):
             rate = rec.successes / rec.requests if rec.requests else 0
             p95 = rec.latency_all.percentile(0.95)
             table.add_row(escape(key), f"{rec.requests:,}", f"{rates.get(key, 0):,.0f}", f"{rate:.3%}",
                           "-" if p95 is None else f"{p95 / 1000:.2f}")
         return table
 
-    def _line(self, event: engine.Tick) -> str:
+    def _line(self, event: LoadProgress) -> str:
         rates = self._rates(event)
         parts = []
-        for key, rec in sorted(event.recorder.interfaces.items()):
+        for key, rec in sorted(_interfaces(event)):
             p95 = rec.latency_all.percentile(0.95)
             rate = rec.successes / rec.requests if rec.requests else 0
             parts.append(f"{key}: {rec.requests:,} req, {rates.get(key, 0):,.0f}/s, {rate:.3%} ok, "
                          f"p95 {'-' if p95 is None else f'{p95 / 1000:.2f} ms'}")
-        return f"[{event.elapsed_s:4.0f} s, {event.remaining_s:3.0f} s left] " + "; ".join(parts or ["no calls yet"])
+        return f"[{event.done:4.0f} s, {event.remaining_s:3.0f} s left] " + "; ".join(parts or ["no calls yet"])
 
     def final(self, summary: dict[str, Any], run_dir: Any) -> None:
         out = self.out
@@ -131,6 +148,10 @@ class RunConsole:
         suffix = (" (interrupted: partial results)" if summary.get("interrupted")
                   else " (incomplete: a worker was lost)" if summary.get("workers_lost") else "")
         out.print(f"verdict: [{colour}]{verdict.upper()}[/]{suffix}   results: {escape(str(run_dir))}")
+
+
+def _interfaces(event: LoadProgress) -> Any:
+    return event.recorder.interfaces.items() if event.recorder is not None else ()
 
 
 def _level(summary: dict[str, Any]) -> str:

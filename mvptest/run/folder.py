@@ -16,6 +16,9 @@ from mvptest.report.html import render_html
 from mvptest.report.junit import render_junit
 from mvptest.run.summary import TIMESERIES_HEADER
 
+# every file of a run folder, in the order written: summary.json last, its presence says the record is complete
+RUN_FILES = ("histograms.json", "timeseries.csv", "junit.xml", "report.html", "summary.json")
+
 
 def write_run(run_dir: Path, summary: dict[str, Any], rows: list[list[Any]], histograms: dict[str, Any]) -> list[Path]:
     """Every file of the run; each written to a temporary name and renamed, so readers never see half a file."""
@@ -32,6 +35,7 @@ def write_run(run_dir: Path, summary: dict[str, Any], rows: list[list[Any]], his
         # summary.json last: its presence says the run's record is complete
         "summary.json": (json.dumps(summary, ensure_ascii=False, indent=2) + "\n").encode("utf-8"),
     }
+    assert tuple(files) == RUN_FILES
     written = []
     for name, data in files.items():
         atomic.write_bytes(run_dir / name, data)

@@ -11,7 +11,8 @@ encoding; this is 60 lines, JSON-serialisable as it is, with no C extension.)
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 SUB_BITS = 11
 _EXACT = 1 << SUB_BITS  # values below this are their own bucket
@@ -37,7 +38,7 @@ def bucket_bounds(index: int) -> tuple[int, int]:
 class Histogram:
     """Counts of non-negative integer values (microseconds), with exact count, sum, min and max."""
 
-    __slots__ = ("counts", "count", "total", "min", "max")
+    __slots__ = ("count", "counts", "max", "min", "total")
 
     def __init__(self) -> None:
         self.counts: dict[int, int] = {}
@@ -48,8 +49,7 @@ class Histogram:
 
     def record(self, value_us: int, n: int = 1) -> None:
         value_us = int(value_us)
-        if value_us < 0:
-            value_us = 0
+        value_us = max(value_us, 0)
         idx = bucket_index(value_us)
         self.counts[idx] = self.counts.get(idx, 0) + n
         self.count += n

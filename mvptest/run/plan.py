@@ -11,15 +11,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from mvptest.errors import InputError, Location, SpecError, ConfigError
-from mvptest.spec.loader import display_path
-from mvptest.spec.model import Interface, Targets
+from mvptest.errors import ConfigError, InputError, Location, SpecError
 from mvptest.net import host_allowed
 from mvptest.run.pools import _load_pool
 from mvptest.run.wire import interface_from_wire, interface_to_wire
 from mvptest.spec.durations import parse_duration
 from mvptest.spec.env import substitute_env
-
+from mvptest.spec.loader import display_path
+from mvptest.spec.model import Interface, Targets
 
 
 @dataclass
@@ -91,7 +90,8 @@ class RunPlan:
 
         return cls(
             name=data["name"], scenario_path="", spec_paths=[], target=data["target"],
-            interfaces=[InterfacePlan(interface_from_wire(i["interface"]), float(i["weight"]), Targets()) for i in data["interfaces"]],
+            interfaces=[InterfacePlan(interface_from_wire(i["interface"]), float(i["weight"]), Targets())
+                        for i in data["interfaces"]],
             users=int(data["users"]), spawn_rate=float(data["spawn_rate"]), rate=data["rate"],
             duration_s=float(data["duration_s"]), think_time_s=float(data["think_time_s"]),
             timeout_s=float(data["timeout_s"]), headers=dict(data["headers"]), pools=dict(data["pools"]),
@@ -123,23 +123,7 @@ def build_plan(scenario_path: Path, *, target: str | None = None, duration: str 
     specs = load_specs(scenario.spec_paths, spec_root=spec_root)
     if specs.errors:
         raise SpecError(specs.errors)
-    wanted = data.get("interfaces") or [i.key for i in specs.interfaces]
-    plans: list[InterfacePlan] = []
-    for j, item in enumerate(wanted):
-        ident = item["id"] if isinstance(item, dict) else item
-        itf = specs.interface(ident)
-        if itf is None:
-            raise InputError(f"interfaces[{j}]: {ident!r} is in none of the scenario's specs", where=doc.locate(f"/interfaces/{j}"))
-        weight = float(item.get("weight", 1)) if isinstance(item, dict) else 1.0
-        targets = Targets.merged(
-            {"success_rate": itf.targets.success_rate, "latency_ms": itf.targets.latency_ms},
-            data.get("targets"),
-            {"success_rate": success_rate} if success_rate is not None else None,
-            {"latency_ms": latency_targets} if latency_targets else None,
-        )
-        plans.append(InterfacePlan(itf, weight, targets))
-    if not plans:
-        raise InputError("names no interface to load", where=doc.locate())
+    plans = _interface_plans(data, doc, specs, success_rate, latency_targets)
 
     load = data.get("load") or {}
 
@@ -173,34 +157,79 @@ def build_plan(scenario_path: Path, *, target: str | None = None, duration: str 
     if "spawn_rate" not in load:
         plan.spawn_rate = float(max(1, plan.users))  # all users at once, also when --users changed their number
     if _is_auto(duration if duration is not None else load.get("duration")):
-        every = located("check_every", load.get("check_every", "5s"))
-        looks = max(1, math.ceil(plan.duration_s / every))
-        # Bonferroni over the looks: each look decides at 1 - (1 - c)/K, so stopping at the first decided look keeps
-        # the chance of a wrong pass (or fail) over the whole run at most 1 - c.
-        plan.sequential = {"looks": looks, "check_every_s": every, "max_duration_s": plan.duration_s,
-                           "overall_confidence": plan.confidence,
-                           "per_look_confidence": 1 - (1 - plan.confidence) / looks}
-        plan.confidence = plan.sequential["per_look_confidence"]
+        _sequential(plan, located("check_every", load.get("check_every", "5s")))
     plan.consumers = _consumers(data, doc, scenario_path, plans, spec_root)
     _choose_load(plan, load, from_cli=users is not None or rate is not None)
     _check_load_size(plan, max(1, load_processes if load_processes is not None else plan.workers),
                      where=doc.locate("/load/rate" if plan.rate else "/load/users"),
                      from_cli=(rate if plan.rate else users) is not None)
-    if plan.target != "sandbox":
-        if not re.match(r"^https?://[^/]+", plan.target):
-            raise ConfigError(f"target {plan.target!r} is not a base URL", hint="write it as http://host:port or 'sandbox'")
-        try:
-            urlsplit(plan.target).port  # raises on a port out of range or not a number
-        except ValueError:
-            shown = re.sub(r"//[^/@]*@", "//", plan.target).split("?", 1)[0]  # never a user, password or query
-            raise ConfigError(f"target {shown!r}: the port is not a number from 1 to 65535",
-                             hint="write it as http://host:port, e.g. http://127.0.0.1:8080") from None
-        if not host_allowed(plan.target, plan.allowed_hosts):
-            host = urlsplit(plan.target).hostname
-            raise ConfigError(
-                f"refusing to send load to {host}: it is not loopback and not in the scenario's allowed_hosts",
-                hint=f"add it to allowed_hosts in {display_path(scenario_path)} or pass --allow-host {host}",
-            )
+    _check_target(plan, scenario_path)
+    plan.sandbox = _sandbox_options(plan, data, doc)
+    _headers_and_pools(plan, data, doc, scenario_path)
+    from mvptest.net.tls import plan_tls
+
+    plan.tls = plan_tls(data.get("tls"), base=scenario_path.parent, locate=doc.locate, ca_bundle=ca_bundle,
+                        client_cert=client_cert, client_key=client_key)
+    return plan
+
+
+def _interface_plans(data: dict[str, Any], doc: Any, specs: Any, success_rate: float | None,
+                     latency_targets: dict[str, float] | None) -> list[InterfacePlan]:
+    """The scenario's interfaces (all of its specs' by default), each with its weight and merged targets."""
+    wanted = data.get("interfaces") or [i.key for i in specs.interfaces]
+    plans: list[InterfacePlan] = []
+    for j, item in enumerate(wanted):
+        ident = item["id"] if isinstance(item, dict) else item
+        itf = specs.interface(ident)
+        if itf is None:
+            raise InputError(f"interfaces[{j}]: {ident!r} is in none of the scenario's specs",
+                             where=doc.locate(f"/interfaces/{j}"))
+        weight = float(item.get("weight", 1)) if isinstance(item, dict) else 1.0
+        targets = Targets.merged(
+            {"success_rate": itf.targets.success_rate, "latency_ms": itf.targets.latency_ms},
+            data.get("targets"),
+            {"success_rate": success_rate} if success_rate is not None else None,
+            {"latency_ms": latency_targets} if latency_targets else None,
+        )
+        plans.append(InterfacePlan(itf, weight, targets))
+    if not plans:
+        raise InputError("names no interface to load", where=doc.locate())
+    return plans
+
+
+def _sequential(plan: RunPlan, every: float) -> None:
+    """duration: auto: look at the verdict every ``every`` seconds up to the duration, each look at a stricter level."""
+    looks = max(1, math.ceil(plan.duration_s / every))
+    # Bonferroni over the looks: each look decides at 1 - (1 - c)/K, so stopping at the first decided look keeps
+    # the chance of a wrong pass (or fail) over the whole run at most 1 - c.
+    plan.sequential = {"looks": looks, "check_every_s": every, "max_duration_s": plan.duration_s,
+                       "overall_confidence": plan.confidence,
+                       "per_look_confidence": 1 - (1 - plan.confidence) / looks}
+    plan.confidence = plan.sequential["per_look_confidence"]
+
+
+def _check_target(plan: RunPlan, scenario_path: Path) -> None:
+    """A base URL with a valid port, on loopback or an allowed host (the network policy)."""
+    if plan.target == "sandbox":
+        return
+    if not re.match(r"^https?://[^/]+", plan.target):
+        raise ConfigError(f"target {plan.target!r} is not a base URL", hint="write it as http://host:port or 'sandbox'")
+    try:
+        _ = urlsplit(plan.target).port  # raises on a port out of range or not a number
+    except ValueError:
+        shown = re.sub(r"//[^/@]*@", "//", plan.target).split("?", 1)[0]  # never a user, password or query
+        raise ConfigError(f"target {shown!r}: the port is not a number from 1 to 65535",
+                         hint="write it as http://host:port, e.g. http://127.0.0.1:8080") from None
+    if not host_allowed(plan.target, plan.allowed_hosts):
+        host = urlsplit(plan.target).hostname
+        raise ConfigError(
+            f"refusing to send load to {host}: it is not loopback and not in the scenario's allowed_hosts",
+            hint=f"add it to allowed_hosts in {display_path(scenario_path)} or pass --allow-host {host}",
+        )
+
+
+def _sandbox_options(plan: RunPlan, data: dict[str, Any], doc: Any) -> SandboxOptions:
+    """The scenario's sandbox: section (seed, latency, fault rates), its latency checked where it is written."""
     sb = data.get("sandbox") or {}
     if plan.uses_sandbox and "latency_ms" in sb:
         from mvptest.sandbox.faults import LatencyModel
@@ -210,11 +239,15 @@ def build_plan(scenario_path: Path, *, target: str | None = None, duration: str 
         except ConfigError as exc:
             raise InputError(f"sandbox.latency_ms: {exc.message}", where=doc.locate("/sandbox/latency_ms"),
                              hint=exc.hint) from None
-    plan.sandbox = SandboxOptions(
+    return SandboxOptions(
         seed=int(sb.get("seed", 0)), latency_ms=str(sb.get("latency_ms", "0")), error_rate=float(sb.get("error_rate", 0)),
         invalid_rate=float(sb.get("invalid_rate", 0)), reset_rate=float(sb.get("reset_rate", 0)),
         timeout_rate=float(sb.get("timeout_rate", 0)),
     )
+
+
+def _headers_and_pools(plan: RunPlan, data: dict[str, Any], doc: Any, scenario_path: Path) -> None:
+    """Headers with ${ENV} substituted, and the data pools, read relative to the scenario."""
     for name, value in (data.get("headers") or {}).items():
         plan.headers[name] = substitute_env(str(value), where=doc.locate(f"/headers/{name}"), name=name)
     for name, spec in (data.get("data") or {}).items():
@@ -222,11 +255,6 @@ def build_plan(scenario_path: Path, *, target: str | None = None, duration: str 
             raise InputError(f"data pool {name!r} must be a mapping with 'file' or 'values'", where=doc.locate(f"/data/{name}"))
         plan.pools[name] = _load_pool(spec, scenario_path.parent, doc.locate(f"/data/{name}"), name)
     plan.warnings.extend(_pool_warnings(plan))
-    from mvptest.net.tls import plan_tls
-
-    plan.tls = plan_tls(data.get("tls"), base=scenario_path.parent, locate=doc.locate, ca_bundle=ca_bundle,
-                        client_cert=client_cert, client_key=client_key)
-    return plan
 
 
 def _is_auto(value: Any) -> bool:

@@ -34,7 +34,8 @@ def _pool_from_file(path: Path, column: str, where: Location, name: str) -> list
     try:
         source = open_source(path, bundled=None)
         try:
-            if (source.kind == "json" or path.suffix.lower() == ".json") and not source.data.head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"["):
+            as_json = source.kind == "json" or path.suffix.lower() == ".json"
+            if as_json and not source.data.head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"["):
                 raise InputError(f"data pool {name!r}: {label} is not a JSON array (it holds one JSON document)", where=where,
                                  hint=f'write an array of values, or of objects with a "{column}" key')
             for line, row in source:

@@ -11,8 +11,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from mvptest.run.histogram import Histogram
 from mvptest.masking import SECRETS
+from mvptest.run.histogram import Histogram
 
 CATEGORIES = ("transport", "status", "schema")
 MAX_SAMPLES = 5
@@ -103,8 +103,7 @@ class Second:
     def merge(self, other: Second) -> None:
         self.requests += other.requests
         self.failures += other.failures
-        if other.max_us > self.max_us:
-            self.max_us = other.max_us
+        self.max_us = max(self.max_us, other.max_us)
         if self.latency is not None and other.latency is not None:
             self.latency.merge(other.latency)
 
@@ -170,12 +169,11 @@ class InterfaceRecord:
             mine = self.samples.setdefault(c, [])
             mine.extend(SECRETS.scrub_data(x) for x in items[: max(0, MAX_SAMPLES - len(mine))])
         for sec, s in other.seconds.items():
-            mine = self.seconds.get(sec)
-            if mine is None:
-                mine = self.seconds[sec] = Second(latency=Histogram() if s.latency is not None else None,
-                                                  frozen=s.frozen)
-
-            mine.merge(s)
+            second = self.seconds.get(sec)
+            if second is None:
+                second = self.seconds[sec] = Second(latency=Histogram() if s.latency is not None else None,
+                                                    frozen=s.frozen)
+            second.merge(s)
         if other.seconds:
             self.freeze_before(max(self.seconds) - LIVE_SECONDS)
 
@@ -263,8 +261,7 @@ class Recorder:
             sec = rec.seconds[second] = Second()
             rec.freeze_before(second - LIVE_SECONDS)
         sec.requests += 1
-        if us > sec.max_us:
-            sec.max_us = us
+        sec.max_us = max(sec.max_us, us)
         if service_ms is not None:
             service_us = int(service_ms * 1000 + 0.5)
             if rec.service_all is None or rec.service_ok is None:

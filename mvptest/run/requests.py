@@ -40,7 +40,7 @@ class RequestFactory:
                 self.values[p.name] = [str(v) for v in pools[p.name]]
             elif p.schema is not None and (p.required or p.location == "path"):
                 syn = Synthesizer(p.schema)
-                self.values[p.name] = _bounded(lambda: str(syn.generate(rng)), POOL_SIZE, SYNTH_BYTES // 8, len)
+                self.values[p.name] = _bounded(lambda syn=syn: str(syn.generate(rng)), POOL_SIZE, SYNTH_BYTES // 8, len)
             else:
                 continue
             self.locations[p.name] = p.location

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 LOW_FRACTION = 0.7
 DIP_LOSS_S = 0.5
@@ -111,7 +112,8 @@ class StallReport:
         if not self.assessed:
             return {"assessed": False, "reason": self.reason}
         return {"assessed": True, "window_s": list(self.window) if self.window else None,
-                "median_rps": self.median_rps, "low_below": LOW_FRACTION, "dip_loss_s": DIP_LOSS_S, "dips": [d.to_dict() for d in self.dips],
+                "median_rps": self.median_rps, "low_below": LOW_FRACTION, "dip_loss_s": DIP_LOSS_S,
+                "dips": [d.to_dict() for d in self.dips],
                 "stalled_seconds": self.stalled_seconds, "stalled_fraction": round(self.stalled_fraction, 4),
                 "omitted_calls": self.omitted_calls, "omitted_fraction": round(self.omitted_fraction, 5),
                 "queued": self.queued, "p99_ms": self.p99_ms, "max_ms": self.max_ms,
@@ -157,7 +159,7 @@ def _dip(series: Mapping[int, tuple[int, int]], seconds: list[int], median: floa
     lowest = min(counts)
     queued = bool(slowest) and p99_us is not None and slowest >= QUEUE_FACTOR * p99_us
     return Dip(seconds[0] - origin, seconds[-1] - origin, lowest, 1 - lowest / median,
-               int(round(sum(median - c for c in counts))), round(slowest / 1000, 3) if slowest else None, queued)
+               round(sum(median - c for c in counts)), round(slowest / 1000, 3) if slowest else None, queued)
 
 
 def stalls_of(recorder: Any, started_at: float, ended_at: float) -> StallReport:

@@ -6,11 +6,12 @@ import datetime
 from typing import Any
 
 from mvptest.run import targets as targets_mod
+from mvptest.run.outcome import LOST_REASON
 from mvptest.run.plan import RunPlan
 from mvptest.run.recorder import CATEGORIES, Recorder
 
 SCHEMA_VERSION = 1
-LOST_REASON = "worker {} was lost mid-run; its calls since its last report are uncounted"
+__all__ = ["LOST_REASON", "SCHEMA_VERSION", "build_summary", "histograms", "sequential_decision", "timeseries_rows"]
 
 
 def _iso(ts: float) -> str:
@@ -35,35 +36,8 @@ def build_summary(*, run_id: str, plan: RunPlan, recorder: Recorder, started_at:
     calls = _calls(plan, recorder)
     blamed = 0 if cpu_saturated else calls["dropped"] or 0  # drops counted against the provider
     for ip, dropped, results in _judged(plan, recorder, calls, cpu_saturated=cpu_saturated):
-        key = ip.interface.key
-        rec = recorder.interfaces.get(key)
-        requests = rec.requests if rec else 0
-        successes = rec.successes if rec else 0
         all_results.extend(results)
-        latency_all = rec.latency_all.summary_ms() if rec else dict.fromkeys(_LATENCY_KEYS)
-        entry: dict[str, Any] = {
-            "id": ip.interface.id,
-            "key": key,
-            "title": ip.interface.title,
-            "requests": requests,
-            "successes": successes,
-            "failures": {c: (rec.failures.get(c, 0) if rec else 0) for c in CATEGORIES},
-            "success_rate": round(successes / requests, 6) if requests else None,
-            "latency_ms": latency_all,  # every call, failed ones included: what the latency targets judge
-            "latency_ms_successful": rec.latency_ok.summary_ms() if rec else dict.fromkeys(_LATENCY_KEYS),
-            "latency_ms_all_calls": latency_all,  # the former name of latency_ms, kept for one release
-            "throughput_rps": round(requests / elapsed, 2),
-            "targets": [r.to_dict() for r in results],
-            "failure_samples": rec.samples if rec else {c: [] for c in CATEGORIES},
-        }
-        if dropped:
-            entry["dropped_arrivals"] = dropped
-        service = rec.service_all if rec else None
-        if service is not None:
-            entry["service_ms"] = service.summary_ms()  # open model: from the actual send, beside latency_ms
-        if locust_percentiles and key in locust_percentiles:
-            entry["locust_percentiles_ms"] = locust_percentiles[key]
-        interfaces.append(entry)
+        interfaces.append(_interface_entry(ip, recorder, dropped, results, elapsed, locust_percentiles))
     total = recorder.total_requests
     incomplete = bool(interrupted or workers_lost)
     verdict = targets_mod.verdict(all_results, total_requests=total)
@@ -112,6 +86,47 @@ def build_summary(*, run_id: str, plan: RunPlan, recorder: Recorder, started_at:
                                          if generator_cpu_s is not None and total else None),
         "interfaces": interfaces,
     }
+    _add_context(summary, plan, recorder, generator=generator, stall_message=stall_message, workers_lost=workers_lost,
+                 total=total, cpu_saturated=cpu_saturated)
+    return summary
+
+
+def _interface_entry(ip: Any, recorder: Recorder, dropped: int, results: list[Any], elapsed: float,
+                     locust_percentiles: dict[str, Any] | None) -> dict[str, Any]:
+    """One interface of summary.json: its counts, latency (all calls and successful ones) and targets."""
+    key = ip.interface.key
+    rec = recorder.interfaces.get(key)
+    requests = rec.requests if rec else 0
+    successes = rec.successes if rec else 0
+    latency_all = rec.latency_all.summary_ms() if rec else dict.fromkeys(_LATENCY_KEYS)
+    entry: dict[str, Any] = {
+        "id": ip.interface.id,
+        "key": key,
+        "title": ip.interface.title,
+        "requests": requests,
+        "successes": successes,
+        "failures": {c: (rec.failures.get(c, 0) if rec else 0) for c in CATEGORIES},
+        "success_rate": round(successes / requests, 6) if requests else None,
+        "latency_ms": latency_all,  # every call, failed ones included: what the latency targets judge
+        "latency_ms_successful": rec.latency_ok.summary_ms() if rec else dict.fromkeys(_LATENCY_KEYS),
+        "latency_ms_all_calls": latency_all,  # the former name of latency_ms, kept for one release
+        "throughput_rps": round(requests / elapsed, 2),
+        "targets": [r.to_dict() for r in results],
+        "failure_samples": rec.samples if rec else {c: [] for c in CATEGORIES},
+    }
+    if dropped:
+        entry["dropped_arrivals"] = dropped
+    service = rec.service_all if rec else None
+    if service is not None:
+        entry["service_ms"] = service.summary_ms()  # open model: from the actual send, beside latency_ms
+    if locust_percentiles and key in locust_percentiles:
+        entry["locust_percentiles_ms"] = locust_percentiles[key]
+    return entry
+
+
+def _add_context(summary: dict[str, Any], plan: RunPlan, recorder: Recorder, *, generator: dict[str, Any] | None,
+                 stall_message: str | None, workers_lost: list[str] | None, total: int, cpu_saturated: bool) -> None:
+    """What the verdict was judged under and what weakens it: duration: auto, the generator, drops, lost workers."""
     if plan.sequential:
         seq = plan.sequential
         summary["sequential"] = {
@@ -140,7 +155,6 @@ def build_summary(*, run_id: str, plan: RunPlan, recorder: Recorder, started_at:
         summary["warning"] = ("the load generator ran out of CPU: its latency figures are not trustworthy (only too "
                               "high), so a latency target it missed is inconclusive; spread the load over workers "
                               "(--workers N) or lower it")
-    return summary
 
 
 _LATENCY_KEYS = ("p50", "p90", "p95", "p99", "p999", "max", "mean")
@@ -213,11 +227,9 @@ def _verdict_reason(verdict: str, interfaces: list[dict[str, Any]], *, total: in
                        + ", which cannot be held against the provider (spread the load over workers or lower it)")
     if counted:
         reasons.append(counted)
-    for outcome in ("fail", "inconclusive"):
-        for itf in interfaces:
-            for t in itf["targets"]:
-                if t.get("outcome") == outcome:
-                    reasons.append(f"{itf['key']}: {t.get('reason') or t['name'] + ' ' + outcome}")
+    reasons.extend(f"{itf['key']}: {t.get('reason') or t['name'] + ' ' + outcome}"
+                   for outcome in ("fail", "inconclusive") for itf in interfaces for t in itf["targets"]
+                   if t.get("outcome") == outcome)
     return "; ".join(reasons)
 
 

@@ -11,21 +11,17 @@ import asyncio
 import contextlib
 import email.utils
 import errno
-import os
 import signal
 import socket
 import struct
-import subprocess
-import sys
 import threading
 import time
 from collections import deque
-from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import httptools
 
-from mvptest.errors import InputError, MvptestError, ConfigError
+from mvptest.errors import ConfigError, MvptestError
 from mvptest.sandbox.app import Reply, SandboxApp
 
 MAX_URL = 8 * 1024
@@ -57,8 +53,23 @@ class _Clock:
 
 
 class _Connection(asyncio.Protocol):
-    __slots__ = ("server", "transport", "parser", "url", "body", "header_bytes", "queue", "busy", "closing",
-                 "last_activity", "partial_since", "paused", "keep_alive_flags", "timer", "upgrade_answered")
+    __slots__ = (
+        "body",
+        "busy",
+        "closing",
+        "header_bytes",
+        "keep_alive_flags",
+        "last_activity",
+        "parser",
+        "partial_since",
+        "paused",
+        "queue",
+        "server",
+        "timer",
+        "transport",
+        "upgrade_answered",
+        "url",
+    )
 
     def __init__(self, server: SandboxServer) -> None:
         self.server = server
@@ -158,7 +169,7 @@ class _Connection(asyncio.Protocol):
             method, url, body, keep_alive = self.queue.popleft()
             try:
                 reply, _ = self.server.app.handle(method.decode("ascii", "replace"), url.decode("latin-1"), body)
-            except Exception as exc:  # noqa: BLE001 - a bug must not kill the server; the client sees a 500
+            except Exception as exc:
                 reply = Reply(500, b'{"error":"sandbox-bug","message":"%s"}' % type(exc).__name__.encode())
             if reply.action == "hang":
                 self.busy = True
@@ -244,9 +255,8 @@ class _Connection(asyncio.Protocol):
     def sweep(self, now: float) -> None:
         if self.busy:
             return
-        if self.partial_since is not None and now - self.partial_since > PARTIAL_TIMEOUT_S:
-            self._close()
-        elif now - self.last_activity > IDLE_TIMEOUT_S:
+        stalled = self.partial_since is not None and now - self.partial_since > PARTIAL_TIMEOUT_S
+        if stalled or now - self.last_activity > IDLE_TIMEOUT_S:
             self._close()
 
 
@@ -408,67 +418,6 @@ class SandboxThread:
         self.stop()
 
 
-class SandboxProcess:
-    """The sandbox as a child process (``mvptest sandbox ... --port 0``); its URL is read from its first line."""
+from mvptest.sandbox.process import SandboxProcess  # noqa: E402  (its home; imported from here too)
 
-    def __init__(self, specs: Path | Sequence[Path], *, args: Sequence[str] = (), host: str = "127.0.0.1", port: int = 0,
-                 cpu: int | None = None) -> None:
-        paths = [specs] if isinstance(specs, (str, Path)) else list(specs)
-        self.cmd = [sys.executable, "-m", "mvptest", "sandbox", *map(str, paths), "--host", host, "--port", str(port), *args]
-        if cpu is not None and hasattr(os, "sched_setaffinity"):
-            self.cmd = ["taskset", "-c", str(cpu), *self.cmd]
-        self.proc: subprocess.Popen[str] | None = None
-        self.url = ""
-
-    def start(self, timeout: float = 20) -> str:
-        # its own session: a Ctrl-C at the terminal reaches the run, which reads the sandbox's stats and then stops it
-        self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                     encoding="utf-8", env={**os.environ, "PYTHONUNBUFFERED": "1"},
-                                     start_new_session=True)
-        deadline = time.monotonic() + timeout
-        assert self.proc.stdout is not None
-        while time.monotonic() < deadline:
-            line = self.proc.stdout.readline()
-            if not line:
-                break
-            if line.startswith("listening on "):
-                self.url = line.split()[-1]
-                return self.url
-        err = self.proc.stderr.read() if self.proc.stderr and self.proc.poll() is not None else ""
-        self.stop()
-        raise InputError(f"the sandbox did not start: {err.strip().splitlines()[-1] if err.strip() else 'no answer'}")
-
-    def stats(self) -> dict[str, Any] | None:
-        """The sandbox's own count (GET /__mvptest/stats), without the raw histogram; None if it cannot answer."""
-        import json
-        import urllib.request
-
-        try:
-            with urllib.request.urlopen(self.url + "/__mvptest/stats", timeout=5) as resp:
-                data = json.loads(resp.read())
-        except (OSError, ValueError):
-            return None
-        data.pop("injected_delay_histogram", None)
-        return data
-
-    def stop(self, timeout: float = 10) -> int | None:
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        for stream in (self.proc.stdout, self.proc.stderr):
-            if stream:
-                with contextlib.suppress(Exception):
-                    stream.close()
-        return self.proc.returncode
-
-    def __enter__(self) -> str:
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
+__all__ = ["SandboxProcess", "SandboxServer", "SandboxThread", "serve_forever"]
