@@ -18,9 +18,10 @@ def examples_root() -> Path | None:
         dist = importlib.metadata.distribution("mvptest")
     except importlib.metadata.PackageNotFoundError:
         dist = None
-    for f in (dist.files or []) if dist is not None else []:
-        if f.as_posix().endswith("share/mvptest/" + PILOT.as_posix()):
-            return Path(str(dist.locate_file(f))).resolve().parents[1]
+    if dist is not None:
+        for f in dist.files or []:
+            if f.as_posix().endswith("share/mvptest/" + PILOT.as_posix()):
+                return Path(str(dist.locate_file(f))).resolve().parents[1]
     fallback = Path(sys.prefix) / "share" / "mvptest"
     return fallback if (fallback / PILOT).is_file() else None
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mvptest.load import engine  # noqa: E402  (first: locust monkey-patches the process on import)
+from mvptest.load import engine
 
 CAPTURED: dict[str, Any] = {}
 

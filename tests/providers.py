@@ -37,13 +37,15 @@ The log counts only what the provider did or saw; refused connections never reac
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import struct
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 MODES = ("ok", "reset-after-request", "reset-mid-body", "close-after-response", "reset-on-reuse", "drip",
          "truncated", "bad-status-line", "echo-headers", "no-content", "slow", "refuse")
@@ -178,7 +180,7 @@ class Provider:
             assert listener is not None
             try:
                 sock, _ = listener.accept()
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 continue
             except OSError:
                 if self._stopping.is_set():
@@ -335,10 +337,8 @@ class Provider:
         """Close the sending side (FIN) and keep reading; the caller holds ``conn.lock``."""
         if not conn.half_closed:
             conn.half_closed = True
-            try:
+            with contextlib.suppress(OSError):
                 conn.sock.shutdown(socket.SHUT_WR)
-            except OSError:
-                pass
             self.log.add(closes=1)
 
     def _reset(self, conn: _Conn) -> None:
@@ -355,10 +355,8 @@ def _response(status: int, body: bytes, content_type: str, *, declared: int | No
 
 
 def _close(sock: socket.socket) -> None:
-    try:
+    with contextlib.suppress(OSError):
         sock.close()
-    except OSError:
-        pass
 
 
 # --------------------------------------------------------------------------- a spec and a body for these providers

@@ -635,7 +635,7 @@ def test_live_reports_never_show_credentials_and_count_what_gave_no_record(cli, 
     import threading
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             body = b"[1, 2]" if "91110000600037341L" in self.path else b"<html>oops</html>"
             self.send_response(200 if b"[" in body else 500)
             self.send_header("Content-Length", str(len(body)))

@@ -65,7 +65,7 @@ def test_static_comparison_finds_each_difference_with_its_kind_and_both_fields(c
 def test_suggested_adapter_from_data_bridges_every_bridgeable_difference_and_leaves_exactly_the_rest(cli, tmp_path):
     m = _manifest()
     adapter = tmp_path / "round1.yaml"
-    code, first, _ = _compat(cli, tmp_path, "round1", "--data", EXPORT, "--suggest-adapter", adapter)
+    code, _first, _ = _compat(cli, tmp_path, "round1", "--data", EXPORT, "--suggest-adapter", adapter)
     assert code == 1
     steps = load_adapter(adapter).steps
     by_field = {}
@@ -112,7 +112,7 @@ def test_second_round_reads_the_field_the_adapter_wrote_not_the_requirements_fro
     """The suggested adapter copies /gender to /XB and maps /XB; the requirement says XB from: /gender."""
     adapter = tmp_path / "a.yaml"
     cli("compat", PROVIDER, CONSUMER, "--suggest-adapter", adapter)
-    code, pair, _ = _compat(cli, tmp_path, "r2", "--adapter", adapter, "--data", EXPORT)
+    _code, pair, _ = _compat(cli, tmp_path, "r2", "--adapter", adapter, "--data", EXPORT)
     fields = {i["field"] for i in pair["issues"] if i["evidence"]["failing"]}
     assert not fields & {"/XB", "/contributionBase", "/lastPaymentTime", "/insuredRegion", "/latestContributionAmount"}
 

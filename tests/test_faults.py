@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from providers import ITEM_BODY, Provider, item_spec
 from test_run import describe, mvptest, run_env, the_run_dir
 

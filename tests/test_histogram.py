@@ -49,7 +49,7 @@ def latencies(rng: random.Random, n: int) -> list[int]:
 
 def test_bucket_of_a_value_contains_it_and_is_at_most_1_1024_of_it_wide() -> None:
     rng = random.Random(1)
-    values = list(range(0, 5000)) + [2 ** k + d for k in range(11, 62) for d in (-1, 0, 1)]
+    values = list(range(5000)) + [2 ** k + d for k in range(11, 62) for d in (-1, 0, 1)]
     values += [rng.randrange(2 ** 50) for _ in range(20000)]
     for v in values:
         low, high = bucket_bounds(bucket_index(v))
@@ -63,7 +63,7 @@ def test_bucket_of_a_value_contains_it_and_is_at_most_1_1024_of_it_wide() -> Non
 def test_bucket_index_never_decreases_with_the_value() -> None:
     """percentile() walks the buckets in index order: that is value order only if indexes are monotonic."""
     previous = -1
-    for v in range(0, 300_000):
+    for v in range(300_000):
         idx = bucket_index(v)
         assert idx >= previous, v
         previous = idx
@@ -75,7 +75,7 @@ def test_bucket_index_never_decreases_with_the_value() -> None:
 
 
 def test_every_microsecond_value_below_2048_round_trips_exactly() -> None:
-    for v in range(0, EXACT_BELOW):
+    for v in range(EXACT_BELOW):
         h = Histogram()
         h.record(v)
         h.record(v + 1 if v + 1 < EXACT_BELOW else v)  # a neighbour must not pull the percentile off the value
@@ -194,7 +194,7 @@ def test_empty_histogram_round_trips_and_answers_none() -> None:
     h = Histogram()
     assert all(h.percentile(q) is None for q in (0, 0.5, 1))
     assert h.mean() is None
-    assert h.summary_ms() == {k: None for k in ("p50", "p90", "p95", "p99", "p999", "max", "mean")}
+    assert h.summary_ms() == dict.fromkeys(("p50", "p90", "p95", "p99", "p999", "max", "mean"))
     back = Histogram.from_dict(json.loads(json.dumps(h.to_dict(), allow_nan=False)))
     assert back.count == 0 and back.min is None and back.max is None and back.percentile(0.5) is None
 

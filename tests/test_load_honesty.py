@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from providers import ITEM_BODY, item_spec
 from test_run import PILOT, ROOT, describe, run_env, the_run_dir
 
@@ -54,7 +53,7 @@ class Server:
                 super().setup()  # head and body are two writes: without NODELAY, Nagle holds the body 40 ms
                 self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            def do_GET(self) -> None:
                 with server.lock:
                     server.requests += 1
                 if server.never:

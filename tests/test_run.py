@@ -12,6 +12,7 @@ histograms and the per-second series in the same folder.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -68,7 +69,7 @@ def describe(proc: subprocess.CompletedProcess[str]) -> str:
 
 
 def the_run_dir(results: Path) -> Path:
-    dirs = [p for p in results.iterdir()] if results.exists() else []
+    dirs = list(results.iterdir()) if results.exists() else []
     assert len(dirs) == 1, dirs
     return dirs[0]
 
@@ -130,9 +131,7 @@ def assert_consistent(run_dir: Path, *, worker_lost: bool = False) -> dict[str, 
         assert s["sandbox_stats"]["requests"] == s["requests"]  # the server saw exactly the calls we counted
     outcomes = {t["outcome"] for i in s["interfaces"] for t in i["targets"]}
     assert s["incomplete"] == bool(s["interrupted"] or s.get("workers_lost"))
-    if s["incomplete"] or s["requests"] == 0:
-        assert s["verdict"] == "fail"
-    elif "fail" in outcomes:
+    if s["incomplete"] or s["requests"] == 0 or "fail" in outcomes:
         assert s["verdict"] == "fail"
     elif outcomes != {"pass"} or (s["generator_cpu_saturated"] and s["calls"]["dropped"]):
         assert s["verdict"] == "inconclusive"  # a generator out of CPU that dropped arrivals cannot pass a run
@@ -218,10 +217,8 @@ def non_loopback_ipv4() -> str | None:
                 candidates.append(s.getsockname()[0])
             except OSError:
                 continue
-    try:
+    with contextlib.suppress(OSError):
         candidates += socket.gethostbyname_ex(socket.gethostname())[2]
-    except OSError:
-        pass
     for ip in candidates:
         if not ip.startswith("127.") and ip != "0.0.0.0":
             return ip
@@ -480,7 +477,7 @@ def test_remote_worker_gets_the_plan_reports_everything_and_quits_with_the_maste
         worker = start("worker", "--master", f"127.0.0.1:{port}")
         master.wait(timeout=60)
         assert master.returncode == 0, (master.stdout.read(), master_err.rest())
-        w_out, w_err = worker.communicate(timeout=15)  # it must not linger after the master is gone
+        _w_out, w_err = worker.communicate(timeout=15)  # it must not linger after the master is gone
         assert worker.returncode == 0, w_err
         assert "Unknown message type" not in w_err and "StopUser" not in w_err
         assert "mvptest worker: plan 'pilot-enterprise-registration' received" in w_err  # a person at the worker sees it
@@ -676,10 +673,10 @@ def _no_constants(name: str) -> Any:
 @pytest.mark.parametrize("case", ["no-requests", "target-of-one"])
 def test_run_folder_of_edge_cases_is_valid(tmp_path: Path, case: str) -> None:
     """Zero requests (never a pass) and a 100 % target (no number of requests supports it) still render."""
-    from mvptest.run.summary import build_summary, histograms, timeseries_rows
     from mvptest.run.folder import write_run
     from mvptest.run.plan import build_plan
     from mvptest.run.recorder import Recorder
+    from mvptest.run.summary import build_summary, histograms, timeseries_rows
 
     rec = Recorder()
     if case == "no-requests":

@@ -16,9 +16,19 @@ import uuid
 from pathlib import Path
 
 import pytest
-
-from test_run import (PILOT, ROOT, Lines, assert_consistent, describe, free_port, mvptest, processes_with, read_summary,
-                      run_env, start)
+from test_run import (
+    PILOT,
+    ROOT,
+    Lines,
+    assert_consistent,
+    describe,
+    free_port,
+    mvptest,
+    processes_with,
+    read_summary,
+    run_env,
+    start,
+)
 
 
 class CountingListener:
@@ -220,9 +230,9 @@ def test_a_worker_killed_as_the_run_ends_still_fails_the_run(tmp_path: Path) -> 
 
 
 def _summary_of(plan_kwargs: dict, *, workers_lost: list[str] | None = None, calls: int = 400) -> tuple:
-    from mvptest.run.summary import build_summary, histograms, timeseries_rows
     from mvptest.run.plan import build_plan
     from mvptest.run.recorder import Recorder
+    from mvptest.run.summary import build_summary, histograms, timeseries_rows
 
     rec = Recorder()
     for i in range(calls):

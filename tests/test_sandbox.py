@@ -18,9 +18,10 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -172,7 +173,7 @@ def read_responses(sock: socket.socket, methods: list[str]) -> tuple[list[tuple[
             chunk = sock.recv(65536)
         except ConnectionResetError:
             chunk = b""
-        except socket.timeout:
+        except TimeoutError:
             break  # the connection stays open
         if not chunk:  # everything received was parsed above
             closed = True
@@ -261,7 +262,7 @@ def test_same_parameter_same_record_echoing_it(shared: Sandbox) -> None:
     assert len({json.loads(b)["enterpriseName"] + json.loads(b)["registeredAddress"] for b in first.values()}) == len(usccs)
 
     # the insured person echoes the resident ID, and what the ID encodes agrees with it
-    for id_number in param_values(INSURED, "idNumber", rng, 10) + [VALID_ID]:
+    for id_number in [*param_values(INSURED, "idNumber", rng, 10), VALID_ID]:
         a = shared.get(f"/api/v1/insured-persons/{id_number}")
         b = shared.get(f"/api/v1/insured-persons/{id_number}")
         assert a.status_code == 200 and a.content == b.content
@@ -497,7 +498,7 @@ def test_idle_and_slow_clients_do_not_block_others(shared: Sandbox) -> None:
         responses, closed = read_responses(slow, ["GET"])
         assert responses[0][0] == 200 and json.loads(responses[0][2])["uscc"] == VALID_USCC and not closed
     finally:
-        for sock in idle + [slow]:
+        for sock in [*idle, slow]:
             sock.close()
     # the server notices every close: nothing leaks
     assert wait_until(lambda: shared.open_connections() <= baseline), shared.open_connections()

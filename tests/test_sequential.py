@@ -9,10 +9,10 @@ import json
 from pathlib import Path
 
 import pytest
+from test_run import ROOT, describe, mvptest, the_run_dir
 
 from mvptest.run import targets as T
 from mvptest.run.plan import build_plan
-from test_run import ROOT, describe, mvptest, the_run_dir
 
 MARKET = ROOT / "specs" / "market-supervision" / "enterprise-registration.yaml"
 

@@ -261,7 +261,7 @@ def test_drift_is_always_invalid(key: str) -> None:
         assert not compiled.is_valid(bad), f"seed {seed}: {what}: {bad!r} is still valid"
         assert isinstance(what, str) and what
         kinds[_kind(what)] = kinds.get(_kind(what), 0) + 1
-    if key.endswith(":response") or key.endswith(":requirement"):
+    if key.endswith((":response", ":requirement")):
         assert len(kinds) >= 3, kinds
 
 
@@ -270,7 +270,7 @@ def test_drift_covers_the_provider_mutations() -> None:
     seen: dict[str, str] = {}
     for seed in range(300):
         record = syn.generate(random.Random(seed))
-        bad, what = syn.drift(record, random.Random(1000 + seed))
+        _bad, what = syn.drift(record, random.Random(1000 + seed))
         seen.setdefault(_kind(what), what)
     assert {"date-as-compact", "number-as-string", "drop-required", "wrong-check-char", "outside-enum",
             "over-max-length"} <= set(seen), seen
@@ -309,7 +309,7 @@ def test_drift_when_nothing_field_level_applies() -> None:
     assert not CompiledSchema(bundled({"type": "object"})).is_valid(bad)
     assert "record" in what
     anything = Synthesizer(bundled({}))
-    value, what = anything.drift("x", random.Random(1))
+    _value, what = anything.drift("x", random.Random(1))
     assert "accepts every value" in what
 
 
@@ -665,10 +665,9 @@ def test_a_persons_other_dates_come_after_the_birth() -> None:
 
 def test_request_bodies_and_parameter_values_are_bounded_in_memory() -> None:
     """A request schema asking for 2 MB strings: the factory keeps about 32 MB of bodies, not 200 of them (1.3 GB)."""
-    from mvptest.run.requests import SYNTH_BYTES, RequestFactory
-    from mvptest.spec.model import Department, Interface, Parameter
     from mvptest.errors import Location
-    from mvptest.spec.model import Targets
+    from mvptest.run.requests import SYNTH_BYTES, RequestFactory
+    from mvptest.spec.model import Department, Interface, Parameter, Targets
     from mvptest.spec.refs import BundledSchema
 
     big = {"type": "object", "required": ["blob"], "properties": {"blob": {"type": "string", "minLength": 2_000_000,

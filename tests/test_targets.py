@@ -12,13 +12,13 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from mvptest.run import targets as T
-from mvptest.run.histogram import Histogram
 from mvptest.report.html import render_html
 from mvptest.report.junit import render_junit
-from mvptest.run.summary import build_summary
+from mvptest.run import targets as T
+from mvptest.run.histogram import Histogram
 from mvptest.run.plan import RunPlan, build_plan
 from mvptest.run.recorder import Recorder
+from mvptest.run.summary import build_summary
 
 ROOT = Path(__file__).resolve().parents[1]
 PILOT = ROOT / "scenarios" / "pilot-enterprise-registration.yaml"
@@ -137,8 +137,8 @@ def test_evaluate_puts_the_success_rate_first_then_each_percentile() -> None:
     assert T.verdict(results, total_requests=10_000) == "fail"
     assert T.verdict(results[:2], total_requests=10_000) == "pass"
     undecided = T.success_rate_result(1000, 1000, 0.999)
-    assert T.verdict(results[:2] + [undecided], total_requests=10_000) == "inconclusive"
-    assert T.verdict(results + [undecided], total_requests=10_000) == "fail"  # a fail outranks the undecided
+    assert T.verdict([*results[:2], undecided], total_requests=10_000) == "inconclusive"
+    assert T.verdict([*results, undecided], total_requests=10_000) == "fail"  # a fail outranks the undecided
 
 
 # --------------------------------------------------------------------------- summary: verdict, calls, generator
@@ -148,7 +148,7 @@ def recorder_with(key: str, *, ok: int, status: int = 0, latency_ms: float = 5.0
     rec = Recorder()
     for i in range(ok):
         rec.record(key, latency_ms=latency_ms, category=None, start_time=1000.0 + i / 1000)
-    for i in range(status):
+    for _ in range(status):
         rec.record(key, latency_ms=fail_ms if fail_ms is not None else latency_ms, category="status",
                    start_time=1000.5, sample={"status": 500})
     return rec
@@ -261,7 +261,7 @@ def test_reporters_show_the_three_outcomes(tmp_path: Path) -> None:
     s = summary_of(recorder_with(REG, ok=1000))
     assert s["verdict"] == "inconclusive"
     root = ET.fromstring(render_junit(s))
-    failures = [f for f in root.iter("failure")]
+    failures = list(root.iter("failure"))
     assert [f.get("type") for f in failures] == ["inconclusive"]
     assert "1,995 more calls without failure would pass it" in (failures[0].text or "")
     assert "bounds at 95 % (one-sided each)" in (failures[0].text or "")

@@ -14,9 +14,10 @@ import ssl
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import trustme
@@ -65,7 +66,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as a real provider
     disable_nagle_algorithm = True  # headers and body are written apart: no 40 ms delayed-ACK stall per call
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         with self.server.lock:  # type: ignore[attr-defined]
             self.server.requests += 1  # type: ignore[attr-defined]
         self.send_response(200)

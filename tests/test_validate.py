@@ -166,7 +166,7 @@ def test_ndjson_parse_errors_fixture(cli, tmp_path):
 
 
 def test_parse_example_of_a_null_line_is_json_text(cli, tmp_path):
-    result, report = run_json(cli, tmp_path, DATA / "parse-errors.ndjson", "--spec", MARKET, *ITF)
+    _result, report = run_json(cli, tmp_path, DATA / "parse-errors.ndjson", "--spec", MARKET, *ITF)
     parse = find_issue(report, "", "parse")
     assert "null" in parse["examples"] and "None" not in parse["examples"]
 

@@ -9,4 +9,4 @@ import os
 
 os.environ.setdefault("LOCUST_SKIP_MONKEY_PATCH", "")  # patching on: gevent needs it
 
-import locust  # noqa: E402,F401  (monkey-patches on import: keep it first)
+import locust  # noqa: F401  (monkey-patches on import: keep it first)

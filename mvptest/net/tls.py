@@ -8,11 +8,12 @@ import socket
 import ssl
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
-from mvptest.errors import InputError, Location, TargetUnreachable, ConfigError
+from mvptest.errors import ConfigError, InputError, Location, TargetUnreachable
 
 CA_HINT = "pass --ca-bundle FILE (the PEM of the CA that issued the provider's certificate), or tls: ca_bundle: in the scenario"
 CERT_HINT = "pass --client-cert FILE --client-key FILE (a certificate the provider trusts), or tls: client_cert: in the scenario"
@@ -199,7 +200,7 @@ def plan_tls(section: dict[str, Any] | None, *, base: Path, locate: Callable[[st
     files: dict[str, Path | None] = {"ca_bundle": ca_bundle, "client_cert": client_cert, "client_key": client_key}
     where: dict[str, Location] = {}
     names: dict[str, str] = {}
-    for key in files:
+    for key in list(files):  # files[key] is replaced inside the loop
         if files[key] is None and section.get(key) and not (key == "client_key" and client_cert is not None):
             files[key] = base / str(section[key])
             where[key] = locate(f"/tls/{key}")
@@ -304,7 +305,7 @@ def handshake(sock: socket.socket, host: str, config: TlsConfig | None, *, where
             try:
                 if ssock.recv(1) == b"":
                     return
-            except (socket.timeout, ssl.SSLWantReadError):
+            except (TimeoutError, ssl.SSLWantReadError):
                 continue
             except (ssl.SSLError, OSError) as exc:
                 raise _unreachable(exc, host, where, client_cert) from None

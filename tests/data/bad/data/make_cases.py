@@ -69,9 +69,9 @@ def main() -> None:
     write("encrypted.xlsx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504)
     write("empty-sheet.xlsx", xlsx([]))
     write("header-only.xlsx", xlsx([["uscc", "enterpriseName"]]))
-    sheet = ('<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-             '<dimension ref="A1:XFD1048576"/><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>uscc</t></is></c></row>'
-             '</sheetData></worksheet>').encode()
+    sheet = (b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+             b'<dimension ref="A1:XFD1048576"/><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>uscc</t></is></c></row>'
+             b'</sheetData></worksheet>')
     write("declared-huge.xlsx", xlsx([["uscc"]], **{"xl/worksheets/sheet1.xml": sheet}))
     strings = ('<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
                + "".join(f"<si><t>s{i}</t></si>" for i in range(50)) + "</sst>").encode()
