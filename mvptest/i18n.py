@@ -7,7 +7,7 @@ interface and field names are never translated: they are shown as the specs give
 The language is ``--lang zh-CN|en`` on any command, else the locale (``LC_ALL``, ``LC_MESSAGES``, ``LANG``: a
 ``zh`` locale gives Chinese), else English. Maintainers:
 
-    python -m mvptest.i18n extract   # every _() message of the package into the .po (new ones untranslated)
+    python -m mvptest.i18n extract [FRAGMENT.po...]  # every _() message into the .po (new ones untranslated)
     python -m mvptest.i18n compile   # .po -> .mo (Babel, a test extra); tests fail when the .mo is stale
 """
 
@@ -80,24 +80,30 @@ def _po_path(lang: str = "zh-CN") -> Path:
     return LOCALE_DIR / LANGUAGES[lang] / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
-def extract() -> int:
-    """Add every ``_()`` message of the package to the Chinese .po; returns how many were new."""
-    from babel.messages.catalog import Catalog
+def extract(*fragments: Path) -> int:
+    """Add every ``_()`` message of the package (and the translations of PO fragments) to the Chinese .po; returns
+    how many messages are new. Messages no longer found are kept: some are looked up by value at display time
+    (a format's hint, a suggestion chosen by cause), which extraction cannot see."""
     from babel.messages.extract import extract_from_dir
     from babel.messages.pofile import read_po, write_po
 
     po = _po_path()
     with po.open("rb") as f:
         catalog = read_po(f, locale="zh_CN", domain=DOMAIN)
-    found = Catalog(locale="zh_CN", domain=DOMAIN)
+    before = {m.id for m in catalog if m.id}
+    for fragment in fragments:
+        with fragment.open("rb") as f:
+            for m in read_po(f, locale="zh_CN"):
+                if m.id and m.string and not (catalog.get(m.id) and catalog.get(m.id).string):
+                    catalog.add(m.id, m.string, locations=m.locations)
     package = Path(__file__).resolve().parent
     for filename, lineno, message, comments, context in extract_from_dir(
             str(package), method_map=[("**.py", "python")], keywords={"_": None, "ngettext": (1, 2)}):
-        found.add(message, locations=[(f"mvptest/{filename}", lineno)], auto_comments=comments, context=context)
-    before = {m.id for m in catalog if m.id}
-    catalog.update(found, no_fuzzy_matching=True)
+        key = message if isinstance(message, str) else message[0]
+        if catalog.get(key) is None:
+            catalog.add(message, locations=[(f"mvptest/{filename}", lineno)], auto_comments=comments, context=context)
     with po.open("wb") as f:
-        write_po(f, catalog, width=120, sort_output=True, omit_header=False)
+        write_po(f, catalog, width=120, sort_output=True, omit_header=False, include_lineno=False)
     return len({m.id for m in catalog if m.id} - before)
 
 
@@ -119,8 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     import sys
 
     args = sys.argv[1:] if argv is None else argv
-    if args == ["extract"]:
-        print(f"{extract()} new message(s) in {_po_path()}")
+    if args[:1] == ["extract"]:
+        print(f"{extract(*map(Path, args[1:]))} new message(s) in {_po_path()}")
         return 0
     if args == ["compile"]:
         mo = _po_path().with_suffix(".mo")

@@ -62,10 +62,13 @@ def test_slower_provider_is_a_regression_and_the_same_speed_is_not(runs, tmp_pat
     # the sandbox waited 2 ms, then 30 ms, before answering: the p50 grew by about 28 ms
     assert p50["regression"] and 25 <= p50["new"] - p50["baseline"] <= 40, p50
     assert "regression" in proc.stdout and "p50 latency grew" in proc.stdout
-    # a slower run against a faster baseline: the other way round nothing regressed
+    # the other way round the typical latency improved by the same 28 ms: p50 to p95 are no regression (p999 and
+    # max are the few slowest calls of a 3 s run on a shared machine: they may go either way)
     proc, data = _compare(tmp_path, runs["slow"], runs["fast"])
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert data is not None and not data["regression"] and "no regression" in proc.stdout
+    assert proc.returncode in (0, 1) and data is not None, proc.stdout + proc.stderr
+    changes = {c["measure"]: c for c in data["interfaces"][0]["changes"]}
+    for p in ("p50", "p90", "p95"):
+        assert not changes[f"latency_{p}_ms"]["regression"] and changes[f"latency_{p}_ms"]["change_pct"] < 0, changes
 
 
 def _summary(run: Path) -> dict:

@@ -394,8 +394,8 @@ def test_markdown_report_is_in_the_consumers_terms(cli, tmp_path):
     text = md.read_text("utf-8")
     assert "医疗保障局 ← 人力资源和社会保障局" in text
     # both sides' fields and titles head each field's table
-    assert "### 需求方 consumer `/birthDate` 出生日期 ← 提供方 provider `/birthDate` 出生日期" in text
-    assert "### 需求方 consumer `/gender` 性别 ← 提供方 provider `/gender` 性别" in text
+    assert "### Consumer `/birthDate` 出生日期 ← provider `/birthDate` 出生日期" in text
+    assert "### Consumer `/gender` 性别 ← provider `/gender` 性别" in text
     assert "30 of 30 records" in text
     assert "Suggested adapter" in text and "date: {field: /birthDate, from: date, to: date-compact}" in text
     # the sandbox's resident ID numbers and mobiles never appear in the clear

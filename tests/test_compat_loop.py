@@ -242,9 +242,9 @@ def test_report_names_both_sides_decisions_and_no_advice_it_has_followed(cli, tm
     md = tmp_path / "r.md"
     cli("compat", PROVIDER, CONSUMER, "--data", EXPORT, "--md-out", md)
     text = md.read_text("utf-8")
-    assert "### 需求方 consumer `/XB` 性别 ← 提供方 provider `/gender` 性别" in text
-    assert "### 需求方 consumer `/latestContributionAmount`" in text and "`/contributions/*/amount`" in text
-    assert "**DECIDE 待决定**: /paymentStatus: 中断缴费" in text
+    assert "### Consumer `/XB` 性别 ← provider `/gender` 性别" in text
+    assert "### Consumer `/latestContributionAmount`" in text and "`/contributions/*/amount`" in text
+    assert "**DECIDE**: /paymentStatus: 中断缴费" in text
     assert "--sandbox" not in text and "check real data" not in text  # the report is built from data already
     assert "by the schemas" in text and "by the data" in text
     # the 35-character minority name keeps only its family-name character

@@ -66,6 +66,7 @@ def normalised(report: dict[str, Any]) -> dict[str, Any]:
     r = copy.deepcopy(report)
     r.pop("seconds")
     r.pop("records_per_second")
+    r.pop("provenance", None)  # the data files' names and hashes (issue 13)
     for f in r["files"]:
         f.pop("path")
         f.pop("encoding")
@@ -365,7 +366,8 @@ def test_md_and_csv_out(cli, tmp_path):
     raw = csv_out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM, for Excel
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
-    assert rows[0] == ["field", "kind", "severity", "expected", "count", "examples", "locations", "message", "suggestion"]
+    assert rows[0] == ["field", "kind", "severity", "expected", "count", "examples", "locations", "message", "suggestion",
+                       "generated_at", "mvptest_version", "specs", "data_files", "adapters"]  # issue 13: provenance
     body = rows[1:]
     assert len(body) == len(report["issues"])
     assert {r[0] for r in body} == set(report["fields"])

@@ -101,7 +101,7 @@ def compat(specs: tuple[Path, ...], all_dir: Path | None, interface: str | None,
     env = environment()
     console = report.CompatConsole(env.stdout, env.stderr, masked=not no_mask)
     files = report.file_handlers(json_out=json_out, md_out=md_out, csv_out=csv_out, suggest_adapter=suggest_adapter,
-                                 notify=console)
+                                 notify=console, data=data)
     return check_compat(config, Handlers([console, *files])).exit_code
 
 

@@ -105,5 +105,6 @@ def validate(
                             encoding=encoding, sheet=sheet, max_examples=max_examples, jobs=jobs, limits=limits)
     env = environment()
     console = report.ValidateConsole(env.stdout, env.stderr)
-    files = report.file_handlers(json_out=json_out, md_out=md_out, csv_out=csv_out, notify=console)
+    files = report.file_handlers(json_out=json_out, md_out=md_out, csv_out=csv_out, notify=console,
+                                 sources=report.Sources(spec, schema, spec_root))
     return validate_files(config, Handlers([console, *files])).exit_code

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from mvptest.compat.adapter import convert_value, map_key
 from mvptest.compat.fields import FieldInfo
+from mvptest.i18n import _
 from mvptest.spec.meta import DATE_FORMATS
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ class CompatIssue:
     defect_at: list[str] = dataclasses.field(default_factory=list)  # where values break the provider's own schema ("line 12")
     defect_examples: list[str] = dataclasses.field(default_factory=list)  # those values, masked
     provider_own: str = ""  # the provider's own field as its schema describes it (before any adapter step)
+    causes: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # the data's causes, a suggestion each
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -71,6 +73,8 @@ class CompatIssue:
                 out["evidence"]["breaks_provider_schema"] = self.provider_defects
                 out["evidence"]["provider_defects_at"] = self.defect_at
                 out["evidence"]["provider_defect_examples"] = self.defect_examples
+            if self.causes:
+                out["evidence"]["causes"] = self.causes
         if self.step:
             out["adapter_step"] = self.step
         return out
@@ -244,7 +248,8 @@ def _type_issues(pair: _Pair) -> tuple[list[Any], bool]:
             step: dict[str, Any] | None = {"convert": {"field": cp, "to": target}} if target and scalar else None
             add("type-mismatch", "error", " or ".join(sorted(ct)), " or ".join(sorted(pt)),
                 f"the consumer expects {' or '.join(sorted(ct))}; the provider sends {' or '.join(sorted(pt))}",
-                f"convert the value to {target}" if step else "the types cannot be converted mechanically", step)
+                _("convert the value to {type}").format(type=target) if step else _("the types cannot be converted mechanically"),
+                step)
             if step:
                 converted = True
                 provider_enum = [convert_value(v, target) for v in provider_enum]  # type: ignore[arg-type]
@@ -264,7 +269,8 @@ def _unit_issues(pair: _Pair) -> bool:
         add("format-mismatch", "error", f"in {cu}", f"in {pu}",
             f"the consumer counts {cu}; the provider sends {pu}: a factor of {factor:g} hides here" if factor
             else f"the consumer counts {cu}; the provider sends {pu}",
-            f"multiply by {factor:g}{' and round to an integer' if integer else ''}" if factor else "convert the unit", step,
+            (_("multiply by {factor} and round to an integer") if integer else _("multiply by {factor}")).format(
+                factor=f"{factor:g}") if factor else _("convert the unit"), step,
             aspect="unit")
     elif cu and not pu and (ct & {"number", "integer"}):
         add("format-mismatch", "warning", f"in {cu}", "no unit declared",
@@ -282,12 +288,13 @@ def _format_issues(pair: _Pair) -> None:
     if cfmt and cfmt != pfmt:
         if pfmt in DATE_FORMATS and cfmt in DATE_FORMATS:
             add("format-mismatch", "error", cfmt, pfmt, f"the consumer expects {cfmt}; the provider sends {pfmt}",
-                f"reformat {pfmt} to {cfmt}" + (f" in the consumer's time zone ({tz})" if "date-time" in (pfmt, cfmt) else ""),
+                _("reformat {source} to {target}").format(source=pfmt, target=cfmt) + (
+                    _(" in the consumer's time zone ({tz})").format(tz=tz) if "date-time" in (pfmt, cfmt) else ""),
                 {"date": {"field": cp, "from": pfmt, "to": cfmt, **({"tz": tz} if "date-time" in (pfmt, cfmt) else {})}})
         elif (pfmt, cfmt) in PREFIX_FORMATS:
             n = PREFIX_FORMATS[(pfmt, cfmt)]
             add("format-mismatch", "error", cfmt, pfmt, f"the consumer expects {cfmt}; the provider sends {pfmt}, "
-                f"whose first {n} characters are the {cfmt} code", f"keep the first {n} characters",
+                f"whose first {n} characters are the {cfmt} code", _("keep the first {n} characters").format(n=n),
                 {"prefix": {"field": cp, "length": n}})
         elif pfmt:
             add("format-mismatch", "error", cfmt, pfmt, f"the consumer expects {cfmt}; the provider sends {pfmt}",
@@ -315,7 +322,7 @@ def _format_issues(pair: _Pair) -> None:
                 add("format-mismatch", "warning", f"{cfmt}, {code} rejected", f"{cfmt}, {code} allowed ({provider_severity})",
                     f"the provider accepts {cfmt} values with {code} ({provider_severity} in its formats:); "
                     "the consumer rejects them",
-                    f"normalise with {op}" if op else "agree on the format option",
+                    _("normalise with {op}").format(op=op) if op else _("agree on the format option"),
                     {"normalize": {"field": cp, "ops": [op]}} if op else None,
                     aspect="format-options")
 
@@ -333,15 +340,15 @@ def _enum_issues(pair: _Pair, provider_enum: list[Any], converted: bool) -> None
                 add("enum-mismatch", "error", "one of " + ", ".join(map(map_key, consumer_enum)),
                     "one of " + ", ".join(map(map_key, provider_enum)),
                     f"the provider sends values the consumer does not accept: {', '.join(map(map_key, extra[:8]))}",
-                    "map the codes" + ("; the codes of the values under DECIDE are null in the adapter until decided"
-                                       if unmapped else ""),
+                    _("map the codes; the codes of the values under DECIDE are null in the adapter until decided")
+                    if unmapped else _("map the codes"),
                     step, decide=[f"{map_key(v)}" for v in unmapped])
                 if not unmapped and extra == provider_enum:
                     # every value is mapped to a consumer code: the map gives the consumer's type too
                     for i in pair.out:
                         if i.kind == "type-mismatch" and i.step and "convert" in i.step:
                             i.step = step
-                            i.suggestion = "map the codes (the consumer's codes have its type)"
+                            i.suggestion = _("map the codes (the consumer's codes have its type)")
         elif not converted:
             add("enum-mismatch", "warning", "one of " + ", ".join(map(map_key, consumer_enum)), "any value",
                 "the consumer accepts a closed list; the provider does not promise one",

@@ -13,6 +13,7 @@ from mvptest.compat.compare import EVIDENCE_KIND, ISSUE_KINDS, NORMALIZE_BY_CODE
 from mvptest.compat.fields import FieldInfo
 from mvptest.compat.result import MAX_DEFECT_PLACES, MAX_EXAMPLES, Evidence, PairResult
 from mvptest.compat.view import ConsumerView
+from mvptest.i18n import _
 from mvptest.masking import Masker
 from mvptest.spec.meta import DATE_FORMATS
 from mvptest.validation.compiled import CompiledSchema, FieldError
@@ -70,28 +71,67 @@ class _Tally:
         self.causes: Counter = Counter()  # why the values fail, as the format explains it (country-prefix, ...)
         self.defect_at: list[str] = []  # where the provider's own defects are ("line 12"), for the provider to correct
         self.defect_examples: list[str] = []
+        self.by_cause: dict[tuple[str, str, bool], _Cause] = {}  # one suggestion per cause: (code or cause, step) -> values
+
+
+class _Cause:
+    """The failing values of one issue that fail the same way (one format code, one adapter step): the suggestion
+    shown for them explains each of them, and their examples are theirs only."""
+
+    def __init__(self, cause: str, code: str, step: dict[str, Any] | None, suggestion: str) -> None:
+        self.cause, self.code, self.step, self.suggestion = cause, code, step, suggestion
+        self.count = 0
+        self.defects = 0
+        self.examples: list[str] = []
+
+    def to_dict(self, fallback: str, issue_step: dict[str, Any] | None) -> dict[str, Any]:
+        out: dict[str, Any] = {"cause": self.cause, "count": self.count, "examples": self.examples,
+                               "suggestion": self.advice(fallback, issue_step)}
+        if self.code:
+            out["code"] = self.code
+        if self.defects:
+            out["breaks_provider_schema"] = self.defects
+        if self.step:
+            out["adapter_step"] = self.step
+        return out
+
+    def advice(self, fallback: str, issue_step: dict[str, Any] | None) -> str:
+        """What removes these values: the issue's own suggestion when its step is theirs, the format's hint, or the
+        provider's correction when they break its own schema; else the issue's suggestion."""
+        if self.step is not None and self.step == issue_step:
+            return fallback
+        if self.step is None and self.defects == self.count:
+            return _("ask the provider to correct the data: the values break its own schema")
+        return self.suggestion or (_("apply the adapter step shown") if self.step else fallback)
 
 
 def _generic(pointer: str) -> str:
     return _INDEX_RE.sub("/*", pointer)
 
 
-_CAUSES = {"country-prefix": "a +86 country prefix", "whitespace": "leading or trailing spaces",
-           "separator": "spaces or dashes inside", "lowercase": "lower-case letters", "lowercase-x": "a lower-case x",
-           "fullwidth": "full-width characters", "check-char": "a wrong check character",
-           "birth-date": "a birth date that does not exist",
-           "not-a-date": "a date that does not exist", "division": "an unknown division code", "length": "the wrong length"}
+def _causes() -> dict[str, str]:
+    return {"country-prefix": _("a +86 country prefix"), "whitespace": _("leading or trailing spaces"),
+            "separator": _("spaces or dashes inside"), "lowercase": _("lower-case letters"),
+            "lowercase-x": _("a lower-case x"), "fullwidth": _("full-width characters"),
+            "check-char": _("a wrong check character"), "birth-date": _("a birth date that does not exist"),
+            "not-a-date": _("a date that does not exist"), "division": _("an unknown division code"),
+            "length": _("the wrong length"), "org-code-check": _("a wrong organisation-code check character"),
+            "legacy-check-char": _("a wrong 18th check character"), "excel-number": _("a code turned into a number"),
+            "legacy-15": _("a 15-digit legacy number"), "leading-zero": _("a lost leading zero")}
+
+
 _FULLWIDTH = re.compile(r"[\uff01-\uff5e\u3000]")
 
 
 def _cause(err: FieldError) -> str:
     """Why a value fails, in words a department reads ("a +86 country prefix"), when the value shows it."""
-    if err.code in _CAUSES:
-        return _CAUSES[err.code]
+    causes = _causes()
+    if err.code in causes:
+        return causes[err.code]
     if isinstance(err.value, str) and _FULLWIDTH.search(err.value):
-        return "full-width characters"
+        return causes["fullwidth"]
     if isinstance(err.value, str) and err.value != err.value.strip():
-        return "leading or trailing spaces"
+        return causes["whitespace"]
     return ""
 
 
@@ -199,7 +239,7 @@ class EvidenceCollector:
             seen.add(key)
             failing = failing or err.severity == "error"
             self._count(key, err.value, err.field, err.severity, _inferred_step(name, err, self.ctable.get(name)),
-                        err.suggestion, err.expected, cause=_cause(err), defect=defect(name), at=at)
+                        err.suggestion, err.expected, cause=_cause(err), defect=defect(name), at=at, code=err.code)
         if failing:
             self.evidence.failing_records += 1
 
@@ -212,11 +252,13 @@ class EvidenceCollector:
         return EVIDENCE_KIND.get(err.kind, "type-mismatch")
 
     def _count(self, key: tuple[str, str], value: Any, where: str, severity: str, step: dict[str, Any] | None,
-               suggestion: str, expected: str = "", *, cause: str = "", defect: bool = False, at: str = "") -> None:
+               suggestion: str, expected: str = "", *, cause: str = "", defect: bool = False, at: str = "",
+               code: str = "") -> None:
         tally = self.tallies.get(key)
         if tally is None:
             tally = self.tallies[key] = _Tally()
         tally.failing += 1
+        self._by_cause(tally, code or cause, cause, step, suggestion, defect, where, value)
         if defect:
             tally.provider_defects += 1
             if len(tally.defect_at) < MAX_DEFECT_PLACES and at:
@@ -239,6 +281,19 @@ class EvidenceCollector:
             if shown not in tally.examples:
                 tally.examples.append(shown)
 
+    def _by_cause(self, tally: _Tally, code: str, cause: str, step: dict[str, Any] | None, suggestion: str,
+                  defect: bool, where: str, value: Any) -> None:
+        key = (code, repr(step), defect and step is None)
+        group = tally.by_cause.get(key)
+        if group is None:
+            group = tally.by_cause[key] = _Cause(cause, code if code != cause else "", step, suggestion)
+        group.count += 1
+        group.defects += defect
+        if value is not None and len(group.examples) < self.max_examples:
+            shown = self._show(where, value)
+            if shown not in group.examples:
+                group.examples.append(shown)
+
     def _show(self, where: str, value: Any) -> str:
         """An example as a report may print it: every value under a sensitive field masked, in objects too."""
         if isinstance(value, (dict, list)) or (self.masker.enabled and not isinstance(value, str)
@@ -250,13 +305,15 @@ class EvidenceCollector:
         """The result with every issue carrying its evidence, and the issues only the data showed."""
         result = self.result
         n = self.evidence.records
+        shown: list[tuple[CompatIssue, _Tally]] = []
         for issue in result.issues:
             tally = self.tallies.pop((issue.field, issue.kind), None)
             issue.has_evidence = True
             issue.checked = n
             if tally is None:
                 if issue.severity == "warning":
-                    issue.suggestion = (f"no value failed in {n:,} records; " + issue.suggestion) if n else issue.suggestion
+                    issue.suggestion = _("no value failed in {n} records; {suggestion}").format(
+                        n=f"{n:,}", suggestion=without_data_advice(issue.suggestion)) if n else issue.suggestion
                 continue
             issue.failing = tally.failing
             issue.examples = tally.examples
@@ -268,6 +325,7 @@ class EvidenceCollector:
                 issue.severity = "error"
                 issue.message += f"; the data shows it in {tally.failing} of {n} records"
             self._data_shows(issue, tally, n)
+            shown.append((issue, tally))
         for (name, kind), tally in self.tallies.items():
             cf = self.ctable.get(name)
             origin = self.view.origin(name)
@@ -281,18 +339,21 @@ class EvidenceCollector:
                 message += (f"; in {tally.provider_defects} of them the value breaks the provider's own schema too: "
                             "a data defect at the provider, not a format difference")
             if tally.provider_defects == tally.failing:
-                suggestion = "ask the provider to correct the data: the values break its own schema"
+                suggestion = _("ask the provider to correct the data: the values break its own schema")
             issue = CompatIssue(
                 name, origin, kind, severity, cf.describe() if cf else tally.expected, pf.describe() if pf else "not served",
-                message, suggestion or ("apply the adapter step shown" if step else "ask the provider to correct the data"),
+                message, suggestion or (_("apply the adapter step shown") if step else _("ask the provider to correct the data")),
                 cf.title if cf else "", step, predicted=False, checked=n, failing=tally.failing, examples=tally.examples,
                 has_evidence=True, provider_defects=tally.provider_defects, provider_title=pf.title if pf else "",
                 defect_at=tally.defect_at, defect_examples=tally.defect_examples,
                 provider_own=self.view.own_description(name))
             self._data_shows(issue, tally, n)
+            shown.append((issue, tally))
             result.issues.append(issue)
         for issue in result.issues:
             issue.suggestion = without_data_advice(issue.suggestion)  # the report is built from data already
+        for issue, tally in shown:
+            _one_suggestion_per_cause(issue, tally, n)
         result.issues.sort(key=lambda i: (i.severity != "error", i.field,
                                           ISSUE_KINDS.index(i.kind) if i.kind in ISSUE_KINDS else 99))
         result.evidence = self.evidence
@@ -303,19 +364,46 @@ class EvidenceCollector:
         """Keep the cause the data shows and, where the schemas gave no step, the step that removes it."""
         if tally.causes:
             cause, count = tally.causes.most_common(1)[0]
-            issue.data_shows = f"{cause} in {count:,} of {n:,} records"
+            issue.data_shows = _("{cause} in {count} of {n} records").format(cause=cause, count=f"{count:,}", n=f"{n:,}")
         step = _best_step(tally)
         if step is not None and issue.step is None and tally.provider_defects < tally.failing:
             issue.step = step
-            issue.suggestion = "the data shows the cause: apply the adapter step shown"
+            issue.suggestion = _("the data shows the cause: apply the adapter step shown")
 
 
-_DATA_ADVICE = re.compile(r",? or check (?:the provider's |its )?real data|check real data or ")
+def _one_suggestion_per_cause(issue: CompatIssue, tally: _Tally, n: int) -> None:
+    """Values of one issue that fail in different ways get a suggestion each, with their own count and examples
+    (an upper-case step is not offered for a wrong check character, nor "convert to integer" for 女)."""
+    groups = sorted(tally.by_cause.values(), key=lambda g: -g.count)
+    if len(groups) < 2:
+        return
+    fallback = issue.suggestion
+    issue.causes = [g.to_dict(fallback, issue.step) for g in groups]
+    by_advice: dict[str, list[dict[str, Any]]] = {}
+    for c in issue.causes:
+        by_advice.setdefault(c["suggestion"], []).append(c)
+    issue.suggestion = "; ".join(_("{suggestion} ({count} of {failing}: {cause})").format(
+        suggestion=advice, count=f"{sum(c['count'] for c in same):,}", failing=f"{tally.failing:,}",
+        cause=", ".join(cause_label(c) for c in same)) for advice, same in by_advice.items())
+    issue.data_shows = "; ".join(_("{cause} in {count} of {n} records").format(
+        cause=c["cause"], count=f"{c['count']:,}", n=f"{n:,}") for c in issue.causes if c["cause"])
+
+
+def cause_label(cause: dict[str, Any]) -> str:
+    """How a report names one cause: in words where the format explains it, else by its examples."""
+    if cause["cause"]:
+        return str(cause["cause"])
+    return _("e.g. {examples}").format(examples=", ".join(cause["examples"])) if cause["examples"] else _("no value")
 
 
 def without_data_advice(text: str) -> str:
     """A suggestion without "check real data", for a report that has checked it."""
-    return _DATA_ADVICE.sub("", text)
+    advice_free = {
+        _("ask the provider to declare the format, or check its real data"): _("ask the provider to declare the format"),
+        _("check real data or agree on the code table"): _("agree on the code table"),
+        _("agree on the pattern, or check the provider's real data"): _("agree on the pattern"),
+    }
+    return advice_free.get(text, text)
 
 
 def _best_step(tally: _Tally) -> dict[str, Any] | None:

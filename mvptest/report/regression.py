@@ -8,15 +8,14 @@ from typing import Any
 
 from mvptest import atomic
 from mvptest.events import BaseHandler
+from mvptest.i18n import _
 from mvptest.run.compare import Change, Comparison
-
-_LABELS = {"success_rate": "success rate", "throughput_rps": "throughput (calls/s)"}
 
 
 def _label(c: Change) -> str:
     if c.measure.startswith("latency_"):
-        return c.measure[len("latency_"):-3] + " latency (ms)"
-    return _LABELS.get(c.measure, c.measure)
+        return _("{percentile} latency (ms)").format(percentile=c.measure[len("latency_"):-3])
+    return {"success_rate": _("success rate"), "throughput_rps": _("throughput (calls/s)")}.get(c.measure, c.measure)
 
 
 def _value(c: Change, v: float | None) -> str:
@@ -47,29 +46,35 @@ class ConsoleComparison(BaseHandler):
         from rich.table import Table
 
         out = self.out
-        out.print(f"baseline {escape(result.baseline.run_id)}  →  new {escape(result.new.run_id)}")
+        out.print(escape(_("baseline {baseline}  →  new {new}").format(baseline=result.baseline.run_id,
+                                                                      new=result.new.run_id)), overflow="fold")
         for note in result.notes:
-            out.print(f"[yellow]note:[/] {escape(note)}")
+            out.print("[yellow]" + escape(_("note:")) + f"[/] {escape(note)}", overflow="fold")
         for itf in result.interfaces:
             table = Table(title=escape(f"{itf.key} {itf.title}".strip()), title_justify="left")
-            for col in ("measure", "baseline", "new", "change", ""):
-                table.add_column(col, justify="left" if col in ("measure", "") else "right", overflow="fold")
+            for col, left in ((_("measure"), True), (_("baseline"), False), (_("new"), False), (_("change"), False),
+                              ("", True)):
+                table.add_column(col, justify="left" if left else "right", overflow="fold")
             for c in itf.changes:
-                table.add_row(_label(c), _value(c, c.baseline), _value(c, c.new), _change(c),
-                              "[red]regression[/]" if c.regression else "")
+                table.add_row(escape(_label(c)), _value(c, c.baseline), _value(c, c.new), _change(c),
+                              "[red]" + escape(_("regression")) + "[/]" if c.regression else "")
             out.print(table)
         for key in result.only_baseline:
-            out.print(f"[yellow]only in the baseline:[/] {escape(key)} (not run this time: not compared)")
+            out.print("[yellow]" + escape(_("only in the baseline:")) + "[/] " + escape(
+                _("{key} (not run this time: not compared)").format(key=key)), overflow="fold")
         for key in result.only_new:
-            out.print(f"[yellow]only in the new run:[/] {escape(key)} (no baseline yet)")
+            out.print("[yellow]" + escape(_("only in the new run:")) + "[/] " + escape(
+                _("{key} (no baseline yet)").format(key=key)), overflow="fold")
         if result.regressions:
-            out.print(f"[red]regression[/]: {len(result.regressions)} measure(s) past the allowed change")
+            out.print("[red]" + escape(_("regression")) + "[/]" + escape(
+                _(": {n} measure(s) past the allowed change").format(n=len(result.regressions))))
             for key, c in result.regressions:
-                out.print(f"  {escape(key)}: {escape(c.reason)}")
+                out.print(f"  {escape(key)}: {escape(c.reason)}", overflow="fold")
         else:
-            out.print(f"[green]no regression[/] (allowed: latency +{result.max_regression_pct:g} % and at least "
-                      f"{result.min_latency_ms:g} ms, throughput -{result.max_regression_pct:g} %, success rate "
-                      f"-{result.max_success_drop_pp:g} percentage points beyond chance)")
+            out.print("[green]" + escape(_("no regression")) + "[/] " + escape(_(
+                "(allowed: latency +{pct} % and at least {ms} ms, throughput -{pct} %, success rate -{pp} percentage "
+                "points beyond chance)").format(pct=f"{result.max_regression_pct:g}", ms=f"{result.min_latency_ms:g}",
+                                                pp=f"{result.max_success_drop_pp:g}")), overflow="fold")
 
 
 class JsonComparison(BaseHandler):
@@ -85,18 +90,21 @@ class MarkdownComparison(BaseHandler):
         self.path = path
 
     def finish(self, result: Comparison) -> None:
-        lines = [f"# Run comparison: {result.baseline.run_id} → {result.new.run_id}", ""]
-        lines.append("**Regression**" if result.regressions else "No regression.")
+        lines = [_("# Run comparison: {baseline} → {new}").format(baseline=result.baseline.run_id,
+                                                                  new=result.new.run_id), ""]
+        lines.append("**" + _("Regression") + "**" if result.regressions else _("No regression."))
         lines += [f"- {n}" for n in result.notes]
         lines.append("")
         for itf in result.interfaces:
-            lines += [f"## {itf.key} {itf.title}".rstrip(), "", "| measure | baseline | new | change | |",
+            lines += [f"## {itf.key} {itf.title}".rstrip(), "",
+                      "| " + " | ".join((_("measure"), _("baseline"), _("new"), _("change"))) + " | |",
                       "|---|---:|---:|---:|---|"]
             lines += [f"| {_label(c)} | {_value(c, c.baseline)} | {_value(c, c.new)} | {_change(c)} | "
-                      f"{'regression: ' + c.reason if c.regression else ''} |" for c in itf.changes]
+                      f"{_('regression: {reason}').format(reason=c.reason) if c.regression else ''} |"
+                      for c in itf.changes]
             lines.append("")
         for key in result.only_baseline:
-            lines.append(f"- only in the baseline: `{key}`")
+            lines.append(_("- only in the baseline: `{key}`").format(key=key))
         for key in result.only_new:
-            lines.append(f"- only in the new run: `{key}`")
+            lines.append(_("- only in the new run: `{key}`").format(key=key))
         atomic.write_text(self.path, "\n".join(lines).rstrip() + "\n")

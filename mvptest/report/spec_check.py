@@ -9,6 +9,7 @@ from rich.markup import escape
 
 from mvptest.errors import Problem
 from mvptest.events import BaseHandler, Event, Item
+from mvptest.i18n import _
 from mvptest.spec.session import SpecCheckReport
 
 
@@ -26,19 +27,22 @@ class SpecCheckConsole(BaseHandler):
     def problem(self, problem: Problem) -> None:
         colour = "red" if problem.severity == "error" else "yellow"
         # Messages quote the user's own text ("[/]" in a path or value): never read it as console markup.
-        self.err.print(f"{escape(str(problem.where))}: [{colour}]{problem.severity}[/]: {escape(problem.message)}",
+        severity = {"error": _("error"), "warning": _("warning")}.get(problem.severity, problem.severity)
+        self.err.print(f"{escape(str(problem.where))}: [{colour}]{escape(severity)}[/]: {escape(problem.message)}",
                        soft_wrap=True, emoji=False)
         if problem.hint:
-            self.err.print(f"  hint: {escape(problem.hint)}", soft_wrap=True, emoji=False)
+            self.err.print(escape(_("  hint: {hint}").format(hint=problem.hint)), soft_wrap=True, emoji=False)
 
     def finish(self, result: Any) -> None:
         if not isinstance(result, SpecCheckReport):
             return
-        summary = (f"{result.files} file(s): {result.interfaces} interface(s), {result.requirements} requirement(s), "
-                   f"{result.scenarios} scenario(s)")
+        summary = escape(_("{files} file(s): {interfaces} interface(s), {requirements} requirement(s), "
+                           "{scenarios} scenario(s)").format(files=result.files, interfaces=result.interfaces,
+                                                            requirements=result.requirements, scenarios=result.scenarios))
         if result.errors:
-            self.out.print(f"{summary}; [red]{len(result.errors)} problem(s)[/]")
+            problems = "[red]" + escape(_("{n} problem(s)").format(n=len(result.errors))) + "[/]"
+            self.out.print(_("{summary}; {problems}").format(summary=summary, problems=problems))
         elif not result.files:
-            self.out.print("no spec, requirement or scenario found (files need a top-level 'kind')")
+            self.out.print(escape(_("no spec, requirement or scenario found (files need a top-level 'kind')")))
         else:
-            self.out.print(f"{summary}: [green]ok[/]")
+            self.out.print(_("{summary}: {ok}").format(summary=summary, ok="[green]" + escape(_("ok")) + "[/]"))

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mvptest.errors import ExitCode
+from mvptest.i18n import _
 from mvptest.masking import Masker
 from mvptest.validation.compiled import FieldError
 
@@ -35,6 +36,27 @@ class Issue:
     suggestions: Counter = dataclasses.field(default_factory=Counter)
     codes: Counter = dataclasses.field(default_factory=Counter)
     messages: Counter = dataclasses.field(default_factory=Counter)
+    # what each suggestion explains: its own examples (one suggestion per cause, never shown with a value it
+    # does not explain)
+    suggestion_examples: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+
+    def suggestion_list(self) -> list[dict[str, Any]]:
+        """Each suggestion with the count of failures it explains and examples of those failures only."""
+        return [{"suggestion": text, "count": n, "examples": self.suggestion_examples.get(text, [])}
+                for text, n in self.suggestions.most_common()]
+
+    def suggestion_text(self) -> str:
+        """One line: the suggestion alone when it explains every failure, else each with its count and examples."""
+        parts = []
+        for s in self.suggestion_list():
+            if s["count"] == self.count:
+                return str(s["suggestion"])
+            shown = ", ".join(s["examples"])
+            parts.append(_("{suggestion} ({count} of {total}, e.g. {examples})").format(
+                suggestion=s["suggestion"], count=s["count"], total=self.count, examples=shown) if shown else
+                _("{suggestion} ({count} of {total})").format(suggestion=s["suggestion"], count=s["count"],
+                                                              total=self.count))
+        return "; ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -50,8 +72,8 @@ class Issue:
         if self.codes:
             out["codes"] = dict(self.codes.most_common())
         if self.suggestions:
-            text, n = self.suggestions.most_common(1)[0]
-            out["suggestion"] = text if n == self.count else f"{text} ({n} of {self.count})"
+            out["suggestion"] = self.suggestion_text()
+            out["suggestions"] = self.suggestion_list()
         return out
 
 
@@ -107,10 +129,14 @@ class Aggregator:
         issue.count += 1
         if err.code:
             _bump(issue.codes, err.code)
+        known = err.value is not None
         if err.suggestion:
             _bump(issue.suggestions, err.suggestion)
+            explained = issue.suggestion_examples.setdefault(err.suggestion, []) if err.suggestion in issue.suggestions else []
+            if known and len(explained) < self.max_examples and err.suggestion in issue.suggestions:
+                _add_example(explained, self.masker.show(err.field, err.value), self.max_examples)
         _bump(issue.messages, message)
-        if len(issue.examples) < self.max_examples and err.value is not None:
+        if len(issue.examples) < self.max_examples and known:
             shown = self.masker.show(err.field, err.value)
             if shown not in issue.examples:
                 issue.examples.append(shown)
@@ -132,6 +158,9 @@ class Aggregator:
             mine.codes.update(theirs.codes)
             mine.suggestions.update(theirs.suggestions)
             mine.messages.update(theirs.messages)
+            for text, examples in theirs.suggestion_examples.items():
+                for ex in examples:
+                    _add_example(mine.suggestion_examples.setdefault(text, []), ex, self.max_examples)
             if not theirs.examples and not mine.examples:
                 mine.locations.extend(theirs.locations[: self.max_examples - len(mine.locations)])
             for ex, loc in zip(theirs.examples, theirs.locations):
@@ -150,6 +179,11 @@ class Aggregator:
             entry["errors" if issue.severity == "error" else "warnings"] += issue.count
             entry["kinds"][issue.kind] = entry["kinds"].get(issue.kind, 0) + issue.count
         return out
+
+
+def _add_example(examples: list[str], shown: str, limit: int) -> None:
+    if len(examples) < limit and shown not in examples:
+        examples.append(shown)
 
 
 _UNPARSABLE_EXPECTED = {"parse": "a JSON object", "size": "a record within the size limit",
