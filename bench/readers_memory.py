@@ -14,8 +14,9 @@ import sys
 import tempfile
 import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ["--spec", str(ROOT / "specs" / "market-supervision" / "enterprise-registration.yaml"),

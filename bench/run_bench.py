@@ -1,6 +1,7 @@
 """Benchmarks of `mvptest run` (issue 4): throughput against raw Locust, latency accuracy, scaling with workers.
 
     python bench/run_bench.py throughput     # nginx (Debian) serving a static JSON body; generator on core 0
+    python bench/run_bench.py distinct       # nginx serving 20,000 distinct bodies, one per credit code, drawn at random
     python bench/run_bench.py accuracy       # the sandbox with known injected delays
     python bench/run_bench.py scaling        # 1 versus 2 workers against nginx
     python bench/run_bench.py all
@@ -21,7 +22,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from _common import free_port, wait_http  # noqa: E402 - this folder is on sys.path when run as a script
+from _common import free_port, wait_http
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -38,13 +39,13 @@ class Raw(FastHttpUser):
     def get(self):
         self.client.get("/api/v1/enterprises/91110000600037341L", name="raw")
 '''
-JSONSCHEMA_LOCUSTFILE = '''
+JSONSCHEMA_LOCUSTFILE = f'''
 import json
 from locust import FastHttpUser, task
 from jsonschema import Draft202012Validator, FormatChecker
 from mvptest.formats import REGISTRY
 from mvptest.spec.check import load_specs
-itf = load_specs([__import__("pathlib").Path(%r)]).interface("enterprise-registration")
+itf = load_specs([__import__("pathlib").Path({str(SPEC)!r})]).interface("enterprise-registration")
 schema, _ = itf.response_schema.resolve(itf.response_schema.schema)
 fc = FormatChecker()
 for n, f in REGISTRY.items():
@@ -58,15 +59,17 @@ class JS(FastHttpUser):
                 r.success()
             else:
                 r.failure("invalid")
-''' % str(SPEC)
+'''
 
 
 class Nginx:
     """nginx on loopback, one worker pinned to a core, answering every enterprise path with one static JSON body."""
 
-    def __init__(self, cpu: str = "1", workers: int = 1) -> None:
+    def __init__(self, cpu: str = "1", workers: int = 1, root: Path | None = None, probe: str = "x") -> None:
         self.cpu = cpu
         self.workers = workers
+        self.root = root  # serve the files under root (root/api/v1/enterprises/CODE) instead of one static body
+        self.probe = probe  # the path tail that answers 200 once nginx is up
         self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="mvptest-nginx-"))
         self.proc: subprocess.Popen[bytes] | None = None
@@ -77,6 +80,9 @@ class Nginx:
             print("installing nginx-light (Debian) ...", file=sys.stderr)
             subprocess.run(["apt-get", "install", "-y", "-qq", "nginx-light"], check=True)
         body = json.dumps(BODY, ensure_ascii=False).replace("'", "\\'")
+        # one static body, or the files under root (opened per request from the page cache: an open_file_cache of
+        # 20,000 descriptors would pass the worker's file limit)
+        serve = f"root {self.root};" if self.root is not None else f"return 200 '{body}';"
         conf = self.dir / "nginx.conf"
         conf.write_text(f"""
 daemon off; worker_processes {self.workers}; pid {self.dir}/nginx.pid; error_log {self.dir}/error.log warn;
@@ -86,14 +92,18 @@ http {{
   proxy_temp_path {self.dir}; fastcgi_temp_path {self.dir}; uwsgi_temp_path {self.dir}; scgi_temp_path {self.dir};
   server {{
     listen 127.0.0.1:{self.port};
-    location /api/v1/enterprises/ {{ default_type "application/json; charset=utf-8"; return 200 '{body}'; }}
+    location /api/v1/enterprises/ {{ default_type "application/json; charset=utf-8"; {serve} }}
   }}
 }}
 """, encoding="utf-8")
         self.proc = subprocess.Popen(["taskset", "-c", self.cpu, nginx, "-c", str(conf), "-p", str(self.dir)],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         url = f"http://127.0.0.1:{self.port}"
-        wait_http(url + "/api/v1/enterprises/x")
+        try:
+            wait_http(url + "/api/v1/enterprises/" + self.probe)
+        except BaseException:
+            self.__exit__()  # no nginx left behind when it never answered
+            raise
         return url
 
     def __exit__(self, *exc: Any) -> None:
@@ -118,7 +128,8 @@ def _stop(**kw):
 """
 
 
-def locust_run(locustfile: str, url: str, users: int, seconds: int, cpu: str = "0") -> tuple[float, int, float]:
+def locust_run(locustfile: str, url: str, users: int, seconds: int, cpu: str = "0",
+               failures_allowed: bool = True) -> tuple[float, int, float]:
     """(requests/s, requests, CPU seconds in the load window) of a plain Locust run."""
     with tempfile.TemporaryDirectory() as tmp:
         lf = Path(tmp) / "locustfile.py"
@@ -131,6 +142,9 @@ def locust_run(locustfile: str, url: str, users: int, seconds: int, cpu: str = "
         rows = (Path(tmp) / "s_stats.csv").read_text().splitlines()
         header = rows[0].split(",")
         agg = next(r for r in rows if ",Aggregated," in r).split(",")
+        failures = int(agg[header.index("Failure Count")])
+        if failures and not failures_allowed:
+            raise SystemExit(f"raw Locust counted {failures:,} failures: the reference must not fail")
         return float(agg[header.index("Requests/s")]), int(agg[header.index("Request Count")]), json.loads(cpu_file.read_text())
 
 
@@ -138,13 +152,16 @@ def locust_rps(locustfile: str, url: str, users: int, seconds: int, cpu: str = "
     return locust_run(locustfile, url, users, seconds, cpu)[0]
 
 
-def scenario_file(tmp: Path, *, target: str, users: int, seconds: int, sandbox: dict[str, Any] | None = None) -> Path:
+def scenario_file(tmp: Path, *, target: str, users: int, seconds: int, sandbox: dict[str, Any] | None = None,
+                  data: dict[str, Any] | None = None) -> Path:
     lines = [
         "kind: scenario", "name: bench", f"specs: [{SPEC}]", "interfaces: [market-supervision/enterprise-registration]",
         f"target: {target}", f"load: {{users: {users}, spawn_rate: {users}, duration: {seconds}s, timeout: 10s}}",
     ]
     if sandbox:
         lines.append("sandbox: " + json.dumps(sandbox))
+    if data:
+        lines.append("data: " + json.dumps(data))
     path = tmp / "bench.yaml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
@@ -197,8 +214,97 @@ def throughput(seconds: int, users: int, rounds: int = 3) -> None:
         rps = statistics.median(r for r, _ in rows[key])
         us = statistics.median(u for _, u in rows[key])
         print(f"{label:60} {rps:>8,.0f} {rps / raw_rps:>6.2f}x {us:>12.1f} {raw_us / us:>15.2f}x")
-    for key in rows:
-        print(f"  {key:9} rounds: " + "; ".join(f"{r:,.0f} req/s {u:.1f} us" for r, u in rows[key]))
+    for key, measured in rows.items():
+        print(f"  {key:9} rounds: " + "; ".join(f"{r:,.0f} req/s {u:.1f} us" for r, u in measured))
+
+
+DISTINCT_LOCUSTFILE = '''
+import json, random
+from locust import FastHttpUser, task
+CODES = json.load(open({codes!r}, encoding="utf-8"))
+class RawDistinct(FastHttpUser):
+    @task
+    def get(self):
+        self.client.get("/api/v1/enterprises/" + random.choice(CODES), name="raw").json()
+'''
+
+
+def distinct_bodies(root: Path, n: int, seed: int = 20261201) -> list[str]:
+    """n enterprises, one file each under root/api/v1/enterprises/<credit code>: distinct codes from the cn-uscc
+    format's generator, the rest of each record from mvptest's synthesizer for the spec's response schema (so each
+    body differs in more than its code), every one checked valid by mvptest's compiled schema before it is served."""
+    import random
+
+    sys.path.insert(0, str(ROOT))
+    from mvptest.formats import REGISTRY
+    from mvptest.spec.check import load_specs
+    from mvptest.synth import Synthesizer
+    from mvptest.validation.compiled import CompiledSchema
+
+    itf = load_specs([SPEC]).interface("enterprise-registration")
+    generate = REGISTRY["cn-uscc"].generate
+    assert itf is not None and generate is not None
+    syn = Synthesizer(itf.response_schema)
+    check = CompiledSchema(itf.response_schema, format_options=itf.format_options)
+    rng = random.Random(seed)
+    codes: dict[str, None] = {}
+    while len(codes) < n:
+        codes[generate(rng)] = None
+    folder = root / "api" / "v1" / "enterprises"
+    folder.mkdir(parents=True)
+    for code in codes:
+        record = syn.generate(rng, overrides={"uscc": code})
+        if not check.is_valid(record):
+            raise SystemExit(f"the synthesizer made an invalid record for {code}: {check.errors(record)[:3]}")
+        (folder / code).write_bytes(json.dumps(record, ensure_ascii=False).encode("utf-8"))
+    return list(codes)
+
+
+def distinct(seconds: int, users: int, rounds: int = 3, n: int = 20_000) -> None:
+    """nginx serves n distinct bodies, one per credit code; both generators draw the code at random for each call.
+    Raw Locust FastHttpUser GETs the URL and parses the body (``response.json()``, Locust's documented way);
+    mvptest runs the scenario with the codes as its data pool, checking transport, status, JSON and schema of
+    every body. Alternating rounds, as in throughput(); the medians and the spread are printed."""
+    import statistics
+
+    rows: dict[str, list[tuple[float, float]]] = {"raw": [], "ours": [], "uncached": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmpdir = Path(tmp)
+        tmpdir.chmod(0o755)  # nginx's worker (user nobody when started as root) must read the files
+        codes = distinct_bodies(tmpdir / "www", n)
+        sizes = [f.stat().st_size for f in (tmpdir / "www" / "api" / "v1" / "enterprises").iterdir()]
+        (tmpdir / "codes.json").write_text(json.dumps(codes), encoding="utf-8")
+        (tmpdir / "codes.csv").write_text("uscc\n" + "\n".join(codes) + "\n", encoding="utf-8")
+        locustfile = DISTINCT_LOCUSTFILE.format(codes=str(tmpdir / "codes.json"))
+        with Nginx(cpu="1", root=tmpdir / "www", probe=codes[0]) as url:
+            scenario = scenario_file(tmpdir, target=url, users=users, seconds=seconds,
+                                     data={"uscc": {"file": str(tmpdir / "codes.csv")}})
+            for i in range(rounds):
+                rps, count, cpu = locust_run(locustfile, url, users, seconds, failures_allowed=False)
+                rows["raw"].append((rps, cpu / count * 1e6))
+                for key, env in (("ours", None), ("uncached", {"MVPTEST_VERDICT_CACHE": "0"})):
+                    summary = mvptest_run(scenario, tmpdir / f"results{i}-{key}", env=env)
+                    itf = summary["interfaces"][0]
+                    assert itf["successes"] == itf["requests"], itf["failures"]
+                    rows[key].append((summary["achieved_rps"], summary["generator_cpu_us_per_request"]))
+    print(f"distinct: nginx on core 1 serving {n:,} distinct JSON bodies ({min(sizes)}-{max(sizes)} bytes, mean "
+          f"{statistics.mean(sizes):.0f}), one per credit code drawn at random; generator on core 0, {users} users, "
+          f"{seconds} s each, {rounds} alternating rounds (median, min-max)")
+    raw_rps = statistics.median(r for r, _ in rows["raw"])
+    raw_us = statistics.median(u for _, u in rows["raw"])
+    print(f"{'generator':58} {'req/s':>8} {'min-max':>14} {'vs raw':>7} {'CPU us/call':>12} {'min-max':>12} {'capacity':>9}")
+    for key, label in (("raw", "raw Locust FastHttpUser + response.json() (reference)"),
+                       ("ours", "mvptest run, every response checked (default)"),
+                       ("uncached", "mvptest run, verdict cache off (MVPTEST_VERDICT_CACHE=0)")):
+        rates = [r for r, _ in rows[key]]
+        costs = [u for _, u in rows[key]]
+        print(f"{label:58} {statistics.median(rates):>8,.0f} {min(rates):>6,.0f}-{max(rates):<7,.0f} "
+              f"{statistics.median(rates) / raw_rps:>6.2f}x {statistics.median(costs):>12.1f} "
+              f"{min(costs):>5.1f}-{max(costs):<6.1f} {raw_us / statistics.median(costs):>8.2f}x")
+    for key, measured in rows.items():
+        print(f"  {key:9} rounds: " + "; ".join(f"{r:,.0f} req/s {u:.1f} us" for r, u in measured))
+    print("  per-round ratio (mvptest default / raw, req/s): "
+          + ", ".join(f"{o[0] / r[0]:.2f}x" for o, r in zip(rows["ours"], rows["raw"])))
 
 
 def _histogram(run_dir: Path) -> Any:
@@ -272,8 +378,9 @@ def accuracy(seconds: int, users: int) -> None:
             print(f"{'pct':5} {'injected':>9} {'expected':>9} {'mvptest':>9} {'error':>8} {'Locust':>8} {'error':>8}")
             for p in ("p50", "p95", "p99"):
                 lp = loc.get(p)
+                lp_error = (lp - expect[p]) if lp is not None else float("nan")
                 print(f"{p:5} {injected[p]:>9.3f} {expect[p]:>9.3f} {ours[p]:>9.3f} {ours[p] - expect[p]:>+8.3f} "
-                      f"{lp if lp is not None else float('nan'):>8.1f} {(lp - expect[p]) if lp is not None else float('nan'):>+8.3f}")
+                      f"{lp if lp is not None else float('nan'):>8.1f} {lp_error:>+8.3f}")
 
 
 def scaling(seconds: int, users: int) -> None:
@@ -289,18 +396,21 @@ def scaling(seconds: int, users: int) -> None:
     base = rows[1][1]
     for workers, rps, n, cpu in rows:
         label = "in-process" if workers == 0 else str(workers)
-        print(f"{label:>8} {rps:>9,.0f} {n:>10,} {rps / base:>11.2f}x {str(cpu):>14}")
+        print(f"{label:>8} {rps:>9,.0f} {n:>10,} {rps / base:>11.2f}x {cpu!s:>14}")
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", choices=["throughput", "accuracy", "scaling", "all"])
+    ap.add_argument("what", choices=["throughput", "distinct", "accuracy", "scaling", "all"])
     ap.add_argument("--seconds", type=int, default=15)
     ap.add_argument("--rounds", type=int, default=3, help="alternating rounds of raw Locust and mvptest (throughput)")
     ap.add_argument("--users", type=int, default=10)
+    ap.add_argument("--bodies", type=int, default=20_000, help="distinct bodies nginx serves (distinct)")
     args = ap.parse_args()
     if args.what in ("throughput", "all"):
         throughput(args.seconds, args.users, args.rounds)
+    if args.what in ("distinct", "all"):
+        distinct(args.seconds, args.users, args.rounds, args.bodies)
     if args.what in ("accuracy", "all"):
         accuracy(args.seconds, args.users)
     if args.what in ("scaling", "all"):

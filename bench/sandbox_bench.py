@@ -20,7 +20,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from _common import free_port, wait_http  # noqa: E402 - this folder is on sys.path when run as a script
+from _common import free_port, wait_http
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -116,13 +116,13 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.kill()
 
 
-LOCUSTFILE = '''
+LOCUSTFILE = f'''
 from locust import FastHttpUser, task
 class U(FastHttpUser):
     @task
     def get(self):
-        self.client.get("%s")
-''' % PATH
+        self.client.get("{PATH}")
+'''
 
 
 def locust_rate(url: str, seconds: int) -> float | None:
@@ -163,14 +163,17 @@ def main() -> int:
         run_wrk(wrk, url + PATH, 2, args.connections)  # warm-up
         results.append(("mvptest sandbox, one URL", run_wrk(wrk, url + PATH, args.seconds, args.connections)))
         script = DATA / "many-usccs.lua"
-        from mvptest.formats import REGISTRY
         import random
+
+        from mvptest.formats import REGISTRY
 
         rng = random.Random(1)
         codes = [REGISTRY["cn-uscc"].generate(rng) for _ in range(10_000)]
         script.write_text("local codes = {" + ",".join(f'"{c}"' for c in codes) + "}\n"
-                          "request = function()\n  return wrk.format(nil, '/api/v1/enterprises/' .. codes[math.random(#codes)])\nend\n")
-        results.append(("mvptest sandbox, 10,000 different codes", run_wrk(wrk, url + PATH, args.seconds, args.connections, script)))
+                          "request = function()\n"
+                          "  return wrk.format(nil, '/api/v1/enterprises/' .. codes[math.random(#codes)])\nend\n")
+        results.append(("mvptest sandbox, 10,000 different codes",
+                        run_wrk(wrk, url + PATH, args.seconds, args.connections, script)))
         locust_rps = locust_rate(url, args.seconds)
         stats = json.loads(urllib.request.urlopen(url + "/__mvptest/stats").read())
     finally:

@@ -15,6 +15,7 @@ Not part of the test suite (it takes as long as it says).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -23,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import free_port, wait_http  # noqa: E402 - this folder is on sys.path when run as a script
+from _common import free_port, wait_http
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -44,10 +45,8 @@ class Raw(FastHttpUser):
 def _children(pid: int) -> list[int]:
     out = []
     for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
+        with contextlib.suppress(OSError):  # the task ended meanwhile
             out += [int(c) for c in (task / "children").read_text().split()]
-        except OSError:
-            pass
     return out
 
 

@@ -29,7 +29,8 @@ def ensure_data(n: int, seed: int = 20261123) -> Path:
     path = DATA / f"enterprises-{n}.ndjson"
     if not path.exists():
         print(f"generating {n:,} records -> {path} ...", file=sys.stderr)
-        subprocess.run([sys.executable, str(HERE / "gen_enterprises.py"), str(path), "-n", str(n), "--seed", str(seed)], check=True)
+        subprocess.run([sys.executable, str(HERE / "gen_enterprises.py"), str(path), "-n", str(n), "--seed", str(seed)],
+                       check=True)
     return path
 
 
@@ -108,7 +109,8 @@ def main() -> int:
         print(f"{name:44} {n:>10,} {secs:>8.2f} {rate:>10,.0f} {ratio:>6.1f}x {mem:>9}")
     print(f"invalid records: mvptest {rep1['invalid']:,} of {rep1['records']:,}; "
           f"reference {ref_invalid:,} of {ref_n:,} (mvptest counts legacy-check-char as a warning, as the spec says)")
-    print(f"memory: peak RSS {rss_small / 1024:.0f} MB on 100,000 records, {rss1 / 1024:.0f} MB on {rep1['records']:,} (--jobs 1)")
+    print(f"memory: peak RSS {rss_small / 1024:.0f} MB on 100,000 records, {rss1 / 1024:.0f} MB on {rep1['records']:,} "
+          "(--jobs 1)")
     return 0
 
 

@@ -9,21 +9,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import gevent
-import gevent.local
 import gevent.pool
 import gevent.ssl
 import orjson
-from geventhttpclient.client import HTTPClient, HTTPClientPool
-from geventhttpclient.response import HTTPConnectionClosed
 from locust import FastHttpUser, task
 from locust.contrib.fasthttp import FAILURE_EXCEPTIONS, LocustBadStatusCode
 from locust.exception import StopUser
 from locust.user.task import LOCUST_STATE_STOPPING
 
+from mvptest.load.body import BodyRefused, read_body
+from mvptest.load.client import ClosedBeforeResponse, one_attempt, send
 from mvptest.masking import SECRETS, Masker
 from mvptest.run.plan import RunPlan
-from mvptest.run.requests import RequestFactory
 from mvptest.run.recorder import LATE_SEND_S
+from mvptest.run.requests import RequestFactory
 from mvptest.validation.compiled import CompiledSchema
 
 # Open model: calls in flight per arrival user before arrivals are dropped (MVPTEST_MAX_IN_FLIGHT changes it).
@@ -34,11 +33,8 @@ VERDICT_CACHE = os.environ.get("MVPTEST_VERDICT_CACHE", "1") != "0"
 MAX_VERDICTS = 4096
 MAX_CACHED_BODY = 64 * 1024
 NO_BODY_STATUSES = frozenset((204, 205, 304))  # HTTP says these carry no body: an empty one is what the spec asks
-# A response body larger than this (as sent, and once decompressed) is a failed call, read no further: a provider
-# that streams gigabytes (or a gzip bomb) must not take the generator's memory. MVPTEST_MAX_BODY_MB raises it.
-MAX_BODY = int(float(os.environ.get("MVPTEST_MAX_BODY_MB", "16")) * 1024 * 1024)
-_READ_BLOCK = 64 * 1024
-_UNSEEN = object()
+_UNSEEN: Any = object()
+Verdict = tuple[str, list[dict[str, Any]] | None] | None  # None: the body is valid
 
 
 class StatusFailure(Exception):
@@ -53,10 +49,6 @@ class TransportFailure(Exception):
     """The call did not complete: refused, reset, cut short, timed out, not HTTP."""
 
 
-class BodyRefused(Exception):
-    """The response arrived with the right status but its body cannot be judged: too large, or not decodable."""
-
-
 class CallTimeout(TimeoutError):
     """The whole call (connect, first byte, full body) took longer than the scenario's timeout.
 
@@ -68,73 +60,6 @@ class CallTimeout(TimeoutError):
         super().__init__(*(args or (f"no complete response within {plan.timeout_s if plan else 0:g} s",)))
 
 
-class ClosedBeforeResponse(HTTPConnectionClosed):
-    """The connection was closed or reset after the request went out and before any byte of a response."""
-
-
-# --------------------------------------------------------------------------- one attempt per call
-
-_ATTEMPT = gevent.local.local()  # per greenlet: has the current request taken its connection yet?
-
-
-class OneAttemptClient(HTTPClient):
-    """geventhttpclient's HTTPClient with exactly one attempt per request.
-
-    HTTPClient.request retries on a fresh connection, up to the pool size + 1 times, when the connection is
-    closed or reset after the request was sent and before a response (client.py: ``attempts_left``), whatever
-    ``max_retries`` says: a provider that resets after reading the request then looks healthy. Each attempt
-    takes a socket with ``get_socket()``; a second one within the same request is the retry, refused here, so
-    the call fails as it happened. (A pooled connection the provider has already closed is dropped inside
-    ``get_socket()`` before anything is sent on it: that is no retry.)"""
-
-    def __init__(self, *args: Any, **kw: Any) -> None:
-        super().__init__(*args, **kw)
-        take = self._connection_pool.get_socket
-
-        def get_socket() -> Any:
-            if getattr(_ATTEMPT, "taken", False):
-                raise ClosedBeforeResponse("the connection was closed or reset after the request was sent, "
-                                           "before any response")
-            _ATTEMPT.taken = True
-            return take()
-
-        self._connection_pool.get_socket = get_socket  # type: ignore[method-assign]
-
-    def request(self, *args: Any, **kw: Any) -> Any:
-        _ATTEMPT.taken = False
-        try:
-            return super().request(*args, **kw)
-        finally:
-            _ATTEMPT.taken = False
-
-
-class OneAttemptPool(HTTPClientPool):
-    """HTTPClientPool handing out OneAttemptClient, with the arguments FastHttpSession gave its own pool."""
-
-    def get_client(self, url: Any) -> HTTPClient:
-        from geventhttpclient.url import URL
-
-        if not isinstance(url, URL):
-            url = URL(url)
-        key = url.host, url.port
-        client = self.clients.get(key)
-        if client is None:
-            client = self.clients[key] = OneAttemptClient.from_url(url, **self.client_args)
-        return client
-
-
-def one_attempt(session: Any) -> None:
-    """Make a FastHttpSession send every request once: no retry by the user agent, none by the HTTP client,
-    no redirect followed (a redirect is a second request the provider counts, and a status the spec did not
-    ask for). Read from geventhttpclient 2.6 (useragent.UserAgent.urlopen, client.HTTPClient.request)."""
-    agent = session.client
-    agent.max_retries = 0
-    agent.max_redirects = 0
-    old = agent.clientpool
-    agent.clientpool = OneAttemptPool(**old.client_args)
-    old.close()
-
-
 @dataclass
 class _Runtime:
     key: str
@@ -143,7 +68,7 @@ class _Runtime:
     factory: RequestFactory
     validator: CompiledSchema
     masker: Masker
-    verdicts: dict[bytes, Any] = field(default_factory=dict)  # body -> None (valid) or (message, masked fields)
+    verdicts: dict[bytes, Verdict] = field(default_factory=dict)  # body -> None (valid) or (message, fields)
 
 
 class _Config:
@@ -155,8 +80,8 @@ class _Config:
     headers: dict[str, str] = {}
     arrival_rate_per_user: float = 0.0
     arrival_users: int = 1
-    recorder: Any = None
-    on_schedule_end: Any = None  # set by the engine: called when an arrival schedule has sent its last call  # this process's Recorder, set by the engine
+    recorder: Any = None  # this process's Recorder, set by the engine
+    on_schedule_end: Any = None  # set by the engine: called when an arrival schedule has sent its last call
 
 
 CONFIG = _Config()
@@ -203,40 +128,24 @@ def call(client: Any, rt: _Runtime, rng: random.Random, planned: float | None = 
     timed from there, as wrk2 does: a call sent late because the generator or the provider fell behind counts the
     wait as the consumer would have; the time from the actual send is recorded beside it as its service time.
 
-    Lean on purpose (the generator's CPU per call is what a run can afford): one request through Locust's
-    FastHttpSession (``_send_request_safe_mode``: Locust's own error handling, no context manager), sent once
-    (``one_attempt``), bounded as a whole by the scenario's timeout (connect, first byte and full body: the
-    socket timeout alone restarts on every byte a slow provider drips), our recorder fed directly, and Locust's
-    request event fired once with the final outcome, so that Locust's statistics count the same calls as ours."""
+    Lean on purpose (the generator's CPU per call is what a run can afford): one request straight on the session's
+    HTTP client (``client.send``: the bytes FastHttpSession would send, with Locust's error types, without its
+    per-call URL parsing, retry loop and empty cookie jar), sent once (``one_attempt``), bounded as a whole by the
+    scenario's timeout (connect, first byte and full body: the socket timeout alone restarts on every byte a slow
+    provider drips), our recorder fed directly, and Locust's request event fired once with the final outcome, so
+    that Locust's statistics count the same calls as ours."""
     path, extra_headers, body = rt.factory.build(rng)
-    headers = {**CONFIG.headers, **extra_headers} if extra_headers else CONFIG.headers
+    shared = not extra_headers and body is None
+    headers = CONFIG.headers if shared else {**CONFIG.headers, **(extra_headers or {})}
     if body is not None:
-        headers = {**headers, "Content-Type": "application/json"}
+        headers["Content-Type"] = "application/json"
     url = client.base_url + path
     recorder = CONFIG.recorder
     if recorder is not None:
         recorder.sent += 1
     start_time = time.time()
     t0 = time.perf_counter()
-    content = b""
-    refused: str | None = None
-    response: Any = None
-    timer = gevent.Timeout(CONFIG.plan.timeout_s if CONFIG.plan else None, CallTimeout)
-    timer.start()
-    try:
-        response = client._send_request_safe_mode(rt.method, url, payload=body, headers=headers)
-        error = getattr(response, "error", None)
-        if error is None or isinstance(error, LocustBadStatusCode):
-            try:
-                content = read_body(response)
-            except BodyRefused as exc:
-                refused = str(exc)
-            except FAILURE_EXCEPTIONS as exc:  # cut short while reading the body
-                error = exc
-    except Exception as exc:  # noqa: BLE001 - anything else is still a failed call, counted, never a lost one
-        error = _Unexpected(exc)
-    finally:
-        timer.close()
+    response, content, error, refused = _exchange(client, rt.method, url, body, headers, shared)
     end = time.perf_counter()
     latency_ms = (end - t0) * 1000
     service_ms = None
@@ -245,37 +154,7 @@ def call(client: Any, rt: _Runtime, rng: random.Random, planned: float | None = 
         if recorder is not None and t0 - planned >= LATE_SEND_S:
             recorder.sent_late += 1
     status = (response.status_code or 0) if response is not None else 0
-    exception: Exception | None = None
-    category: str | None = None
-    sample = None
-    if error is not None and not isinstance(error, LocustBadStatusCode):
-        category = "transport"  # refused, reset, timed out, cut short, not HTTP
-        exception = TransportFailure(type(root_cause(error)).__name__)
-        if recorder is not None and recorder.wants_sample(rt.key, category):
-            sample = _sample(rt, path, status, _describe_error(rt, error))
-    elif status != rt.status:
-        category = "status"
-        exception = StatusFailure(f"status {status}, expected {rt.status}")
-        if recorder is not None and recorder.wants_sample(rt.key, category):
-            sample = _sample(rt, path, status, str(exception))
-    elif refused is not None:
-        category = "schema"
-        exception = SchemaFailure(refused)
-        if recorder is not None and recorder.wants_sample(rt.key, category):
-            sample = _sample(rt, path, status, refused)
-    elif rt.status not in NO_BODY_STATUSES and rt.method != "HEAD":
-        problem = rt.verdicts.get(content, _UNSEEN) if VERDICT_CACHE else _UNSEEN
-        if problem is _UNSEEN:
-            problem = _check_body(rt, content)
-            if VERDICT_CACHE and len(content) <= MAX_CACHED_BODY:
-                if len(rt.verdicts) >= MAX_VERDICTS:
-                    rt.verdicts.clear()
-                rt.verdicts[content] = problem
-        if problem is not None:
-            category = "schema"
-            exception = SchemaFailure(problem[0])  # a stable text: Locust keeps one error entry per distinct text
-            if recorder is not None and recorder.wants_sample(rt.key, category):
-                sample = _sample(rt, path, status, problem[0], problem[1])
+    category, exception, sample = _classify(rt, path, status, error, refused, content, recorder)
     if recorder is not None:
         recorder.record(rt.key, latency_ms=latency_ms, category=category, start_time=start_time, sample=sample,
                         service_ms=service_ms)
@@ -286,69 +165,67 @@ def call(client: Any, rt: _Runtime, rng: random.Random, planned: float | None = 
                               start_time=start_time, url=url)
 
 
-def read_body(response: Any) -> bytes:
-    """The body, bounded by MAX_BODY (as sent and once decompressed); kept where Locust looks for it."""
-    headers = response.headers
-    if headers is None:
-        return b""
-    declared = headers.get("content-length")
-    encoding = headers.get("content-encoding")
-    length = int(declared) if declared is not None and declared.strip().isdigit() else None
-    if length is not None:
-        if length > MAX_BODY:
-            response.release()  # the rest is never read: the connection is closed, not reused
-            raise BodyRefused(f"the body is {length:,} bytes, over the limit of {MAX_BODY:,} (MVPTEST_MAX_BODY_MB)")
-        raw = response.read()  # the parser stops at the declared length: at most MAX_BODY bytes
-    else:  # chunked, or until the connection closes: read in blocks and stop at the limit
-        chunks, size = [], 0
-        while True:
-            block = response.read(_READ_BLOCK)
-            if not block:
-                break
-            size += len(block)
-            if size > MAX_BODY:
-                response.release()
-                raise BodyRefused(f"the body is over the limit of {MAX_BODY:,} bytes (MVPTEST_MAX_BODY_MB)")
-            chunks.append(block)
-        raw = b"".join(chunks)
-    if encoding is not None and encoding.strip().lower() not in ("identity", ""):
-        raw = _decompress(raw, encoding.strip().lower())
-    response._cached_content = raw
-    return raw
-
-
-def _decompress(raw: bytes, encoding: str) -> bytes:
-    import zlib
-
+def _exchange(client: Any, method: str, url: str, body: bytes | None, headers: dict[str, str],
+              shared: bool) -> tuple[Any, bytes, BaseException | None, str | None]:
+    """Send and read, under the whole-call timer: (response or None, body, error or None, why the body was refused)."""
+    content = b""
+    refused: str | None = None
+    response: Any = None
+    # A new timer for every call: a gevent Timeout started again after a cancel keeps its first deadline (measured:
+    # the second start fires at once), so reusing one would time out calls that never were slow.
+    timer = gevent.Timeout(CONFIG.plan.timeout_s if CONFIG.plan else None, CallTimeout)
+    timer.start()
     try:
-        if encoding in ("gzip", "x-gzip"):
-            d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        elif encoding == "deflate":  # zlib-wrapped, or raw deflate as some servers send it
-            d = zlib.decompressobj(zlib.MAX_WBITS if raw[:1] == b"\x78" else -zlib.MAX_WBITS)
-        elif encoding == "br":
-            import brotli
-
-            out = brotli.Decompressor().process(raw, output_buffer_limit=MAX_BODY + 1)
-            if len(out) > MAX_BODY:
-                raise BodyRefused(f"the body decompresses to over {MAX_BODY:,} bytes (MVPTEST_MAX_BODY_MB)")
-            return out
-        else:
-            raise BodyRefused(f"the body is sent with Content-Encoding {encoding!r}, which mvptest cannot decode")
-        out = d.decompress(raw, MAX_BODY + 1)
-    except (zlib.error, brotli_error()) as exc:
-        raise BodyRefused(f"the body is not valid {encoding} ({exc})") from None
-    if len(out) > MAX_BODY or d.unconsumed_tail:
-        raise BodyRefused(f"the body decompresses to over {MAX_BODY:,} bytes (MVPTEST_MAX_BODY_MB)")
-    return out
+        response = send(client, method, url, payload=body, headers=headers, shared=shared)
+        error = getattr(response, "error", None)
+        if error is None or isinstance(error, LocustBadStatusCode):
+            try:
+                content = read_body(response)
+            except BodyRefused as exc:
+                refused = str(exc)
+            except FAILURE_EXCEPTIONS as exc:  # cut short while reading the body
+                error = exc
+    except Exception as exc:  # anything else is still a failed call, counted, never a lost one
+        error = _Unexpected(exc)
+    finally:
+        timer.close()
+    return response, content, error, refused
 
 
-def brotli_error() -> type[BaseException]:
-    try:
-        import brotli
+def _classify(rt: _Runtime, path: str, status: int, error: BaseException | None, refused: str | None, content: bytes,
+              recorder: Any) -> tuple[str | None, Exception | None, dict[str, Any] | None]:
+    """(failure category or None for a success, the exception Locust records, a masked sample or None)."""
+    if error is not None and not isinstance(error, LocustBadStatusCode):
+        transport = TransportFailure(type(root_cause(error)).__name__)  # refused, reset, timed out, cut short, not HTTP
+        wanted = recorder is not None and recorder.wants_sample(rt.key, "transport")
+        return "transport", transport, _sample(rt, path, status, _describe_error(rt, error)) if wanted else None
+    if status != rt.status:
+        bad = StatusFailure(f"status {status}, expected {rt.status}")
+        return "status", bad, _maybe_sample(rt, recorder, "status", path, status, str(bad))
+    if refused is not None:
+        return "schema", SchemaFailure(refused), _maybe_sample(rt, recorder, "schema", path, status, refused)
+    if rt.status in NO_BODY_STATUSES or rt.method == "HEAD":
+        return None, None, None
+    seen = rt.verdicts.get(content, _UNSEEN) if VERDICT_CACHE else _UNSEEN
+    if seen is _UNSEEN:
+        problem = _check_body(rt, content)
+        if VERDICT_CACHE and len(content) <= MAX_CACHED_BODY:
+            if len(rt.verdicts) >= MAX_VERDICTS:
+                rt.verdicts.clear()
+            rt.verdicts[content] = problem
+    else:
+        problem = seen
+    if problem is None:
+        return None, None, None
+    # a stable text: Locust keeps one error entry per distinct text
+    return "schema", SchemaFailure(problem[0]), _maybe_sample(rt, recorder, "schema", path, status, *problem)
 
-        return brotli.error
-    except (ImportError, AttributeError):
-        return ValueError
+
+def _maybe_sample(rt: _Runtime, recorder: Any, category: str, path: str, status: int, message: str,
+                  fields: list[dict[str, Any]] | None = None) -> dict[str, Any] | None:
+    if recorder is None or not recorder.wants_sample(rt.key, category):
+        return None
+    return _sample(rt, path, status, message, fields)
 
 
 def root_cause(error: BaseException) -> BaseException:
@@ -403,7 +280,7 @@ def _describe_error(rt: _Runtime, error: BaseException) -> str:
     return mask_free_text(f"{type(cause).__name__}: {cause or 'no detail'}")
 
 
-def _check_body(rt: _Runtime, content: bytes) -> tuple[str, list[dict[str, Any]] | None] | None:
+def _check_body(rt: _Runtime, content: bytes) -> Verdict:
     """None when the body is JSON that meets the schema (warnings allowed); else the message and masked fields."""
     try:
         data = orjson.loads(content)
@@ -443,7 +320,7 @@ class PilotUser(_OnceUser):
 
     host = "http://127.0.0.1"
 
-    def wait_time(self) -> float:  # type: ignore[override]
+    def wait_time(self) -> float:
         plan = CONFIG.plan
         return plan.think_time_s if plan else 0.0
 
@@ -464,7 +341,7 @@ class ArrivalUser(_OnceUser):
     concurrency = MAX_IN_FLIGHT
     recorder: Any = None  # set by the engine: counts intended and dropped arrivals
 
-    def wait_time(self) -> float:  # type: ignore[override]
+    def wait_time(self) -> float:
         return 0.0
 
     @task
