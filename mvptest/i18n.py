@@ -94,7 +94,8 @@ def extract(*fragments: Path) -> int:
     for fragment in fragments:
         with fragment.open("rb") as f:
             for m in read_po(f, locale="zh_CN"):
-                if m.id and m.string and not (catalog.get(m.id) and catalog.get(m.id).string):
+                have = catalog.get(m.id) if m.id else None
+                if m.id and m.string and not (have is not None and have.string):
                     catalog.add(m.id, m.string, locations=m.locations)
     package = Path(__file__).resolve().parent
     for filename, lineno, message, comments, context in extract_from_dir(
