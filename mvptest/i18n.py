@@ -95,8 +95,12 @@ def extract(*fragments: Path) -> int:
         with fragment.open("rb") as f:
             for m in read_po(f, locale="zh_CN"):
                 have = catalog.get(m.id) if m.id else None
-                if m.id and m.string and not (have is not None and have.string):
+                if not (m.id and m.string) or (have is not None and have.string):
+                    continue
+                if have is None:
                     catalog.add(m.id, m.string, locations=m.locations)
+                else:
+                    have.string = m.string  # Catalog.add keeps an existing message's (empty) translation
     package = Path(__file__).resolve().parent
     for filename, lineno, message, comments, context in extract_from_dir(
             str(package), method_map=[("**.py", "python")], keywords={"_": None, "ngettext": (1, 2)}):

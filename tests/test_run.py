@@ -69,7 +69,7 @@ def describe(proc: subprocess.CompletedProcess[str]) -> str:
 
 
 def the_run_dir(results: Path) -> Path:
-    dirs = list(results.iterdir()) if results.exists() else []
+    dirs = [p for p in results.iterdir() if p.name != "latest"] if results.exists() else []  # latest: a link to it
     assert len(dirs) == 1, dirs
     return dirs[0]
 

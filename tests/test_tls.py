@@ -192,7 +192,7 @@ def run(scenario_path: Path, target: str, *args: Any) -> subprocess.CompletedPro
 
 
 def summary_of(scenario_path: Path) -> dict[str, Any]:
-    dirs = list((scenario_path.parent / "results").iterdir())
+    dirs = [p for p in (scenario_path.parent / "results").iterdir() if p.name != "latest"]  # latest: a link to it
     assert len(dirs) == 1, dirs
     return json.loads((dirs[0] / "summary.json").read_text(encoding="utf-8"))
 

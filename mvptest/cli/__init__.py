@@ -19,6 +19,7 @@ _COMMANDS = {
     "sandbox": ("mvptest.cli.sandbox:sandbox", "Serve an interface from its spec: synthetic data, injected faults."),
     "run": ("mvptest.cli.run:run", "The pilot test: load, every response validated, verdict against targets."),
     "worker": ("mvptest.cli.worker:worker", "A load worker for a distributed run (mvptest run --master)."),
+    "report": ("mvptest.cli.report:report", "Re-render the reports of a finished run (HTML, JUnit, console)."),
     "compare": ("mvptest.cli.compare:compare", "Regression gate: a new run against a baseline run, interface by interface."),
     "import": ("mvptest.cli.import_:import_group", "Turn OpenAPI 3.0/3.1 or Swagger 2.0 documents into interface specs."),
     "init": ("mvptest.cli.init:init", "Scaffold a pilot: provider spec, consumer requirement, scenario, README."),

@@ -87,7 +87,9 @@ def run(scenario: Path | None, target: str | None, duration: str | None, users: 
     generator out of CPU (which can only make a provider look worse) turns a latency miss and its
     own drops into INCONCLUSIVE.
 
-    Writes results/<run-id>/ (summary.json, junit.xml, report.html, timeseries.csv, histograms.json).
+    Writes results/<run-id>/ (summary.json, junit.xml, report.html, timeseries.csv, histograms.json)
+    and points results/latest at it (a symlink; where symlinks fail, a file naming the folder), so a
+    CI job reads results/latest/junit.xml without globbing; --run-id ID names the folder instead.
     Exit 0 on PASS, 1 on FAIL or INCONCLUSIVE, 2 bad input, 3 target unreachable,
     130 interrupted (partial results written).
 

@@ -1,18 +1,48 @@
-"""report.html: one self-contained page (inline CSS and SVG, nothing fetched) that opens offline."""
+"""report.html: one self-contained page (inline CSS and SVG, nothing fetched) that opens offline.
+
+The verdict first, then per interface its targets, Locust's tables (requests, percentiles 50-100 %, failures) and
+more (intervals, validation, formats), charts with axes and time labels, and the run's conditions. Tooltips are SVG
+<title> elements: no script is needed, and none is fetched."""
 
 from __future__ import annotations
 
 import html
 from typing import Any
 
+from mvptest.i18n import _, language
+from mvptest.report import charts
+from mvptest.report import html_parts as parts
+from mvptest.report.run_text import (
+    bounds_text,
+    interface_verdict,
+    measured_text,
+    outcome_of,
+    outcome_word,
+    run_reason,
+    target_label,
+    threshold_text,
+    verdict_word,
+)
+
 _CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI","Microsoft YaHei",sans-serif;margin:2em;color:#222;max-width:1100px}
-h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em}table{border-collapse:collapse;margin:.5em 0}
-td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}th{background:#f3f3f3}
-.pass{color:#0a7d27;font-weight:bold}.fail{color:#b3001b;font-weight:bold}.warn{color:#a15c00}
-.inconclusive{color:#a15c00;font-weight:bold}
-.num{text-align:right;font-variant-numeric:tabular-nums}svg{border:1px solid #ddd;background:#fcfcfc}
-small{color:#666}code{background:#f5f5f5;padding:0 .2em}
+body{font-family:system-ui,-apple-system,"Segoe UI","PingFang SC","Microsoft YaHei","Noto Sans CJK SC",
+"WenQuanYi Micro Hei",sans-serif;margin:0 auto;padding:1.5em 2em;color:#1d2330;max-width:1120px;line-height:1.45}
+h1{font-size:1.5em;margin:.2em 0}h2{font-size:1.25em;margin-top:2em;border-bottom:2px solid #e3e7ee;padding-bottom:.2em}
+h3{font-size:1.05em;margin-top:1.4em}table{border-collapse:collapse;margin:.5em 0;font-size:.92em}
+td,th{border:1px solid #d5dae3;padding:.28em .6em;text-align:left;vertical-align:top;overflow-wrap:break-word}
+th{background:#f1f4f8;font-weight:600}.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+.pass{color:#0a7d27;font-weight:bold}.fail{color:#b3001b;font-weight:bold}.inconclusive{color:#a15c00;font-weight:bold}
+.warn{color:#8a4b00}.verdict{font-size:1.15em;padding:.6em .9em;border-radius:6px;margin:.6em 0}
+.verdict.pass{background:#e6f4ea}.verdict.fail{background:#fce8ea}.verdict.inconclusive{background:#fdf3e1}
+.badge{display:inline-block;padding:.05em .5em;border-radius:4px;color:#fff}.badge.pass{background:#0a7d27}
+.badge.fail{background:#b3001b}.badge.inconclusive{background:#a15c00}
+small,.muted{color:#5b6472}code{background:#f3f5f8;padding:0 .25em;border-radius:3px;overflow-wrap:break-word}
+figure.chart{margin:.8em 0 1.2em;border:1px solid #e3e7ee;border-radius:6px;padding:.3em .5em;background:#fff}
+figcaption{font-weight:600;font-size:.92em;margin:.2em 0}
+svg text{font-family:inherit}svg .tick{font-size:11px;fill:#5b6472}svg .label{font-size:12px;fill:#1d2330}
+svg .legend{font-size:12px;fill:#1d2330}svg .grid{stroke:#e8ebf0;stroke-width:1}svg .axis{stroke:#8a93a3}
+svg .pt:hover{r:5}svg .bar:hover{opacity:.75}
+.grid2{display:grid;grid-template-columns:1fr 1fr;gap:0 1.5em}@media (max-width:900px){.grid2{grid-template-columns:1fr}}
 """
 
 
@@ -20,118 +50,125 @@ def _e(x: Any) -> str:
     return html.escape("" if x is None else str(x))
 
 
-def _chart(rows: list[list[Any]], key: str, width: int = 1000, height: int = 220) -> str:
-    pts = [(int(r[0]), int(r[2]), int(r[3]), r[5]) for r in rows if r[1] == key]
-    if not pts:
-        return "<p><small>no calls</small></p>"
-    t_max = max(p[0] for p in pts) or 1
-    rps_max = max(p[1] for p in pts) or 1
-    lat = [float(p[3]) for p in pts if p[3] not in ("", None)]
-    lat_max = max(lat) if lat else 1
-    pad = 40
-
-    def x(t: int) -> float:
-        return pad + (width - 2 * pad) * t / t_max
-
-    def y(v: float, vmax: float) -> float:
-        return height - pad + (-(height - 2 * pad) * v / vmax)
-
-    rps_line = " ".join(f"{x(t):.1f},{y(n, rps_max):.1f}" for t, n, _, _ in pts)
-    fail_line = " ".join(f"{x(t):.1f},{y(f, rps_max):.1f}" for t, _, f, _ in pts)
-    p95_line = " ".join(f"{x(t):.1f},{y(float(p), lat_max):.1f}" for t, _, _, p in pts if p not in ("", None))
-    return (
-        f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img">'
-        f'<polyline fill="none" stroke="#1f6feb" stroke-width="1.5" points="{rps_line}"/>'
-        f'<polyline fill="none" stroke="#b3001b" stroke-width="1.5" points="{fail_line}"/>'
-        f'<polyline fill="none" stroke="#a15c00" stroke-width="1.5" stroke-dasharray="4 2" points="{p95_line}"/>'
-        f'<text x="{pad}" y="15" font-size="12" fill="#1f6feb">requests/s (max {rps_max:,})</text>'
-        f'<text x="{pad + 220}" y="15" font-size="12" fill="#b3001b">failures/s</text>'
-        f'<text x="{pad + 330}" y="15" font-size="12" fill="#a15c00">p95 ms (max {lat_max:g})</text>'
-        f'<text x="{pad}" y="{height - 10}" font-size="11">0 s</text>'
-        f'<text x="{width - pad - 30}" y="{height - 10}" font-size="11">{t_max} s</text></svg>'
-    )
-
-
-def _bounds(t: dict[str, Any]) -> str:
-    interval = t.get("interval")
-    if not interval:
-        return "observed" if t["name"] != "success_rate" else "-"
-    low, high = interval.get("low"), interval.get("high")
-    return f"{'-' if low is None else low} .. {'-' if high is None else high}"
-
-
-def render_html(summary: dict[str, Any], rows: list[list[Any]]) -> str:
-    verdict = summary["verdict"]
-    parts = [
-        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">",
-        f"<title>mvptest {_e(summary['scenario'])}: {_e(verdict)}</title><style>{_CSS}</style></head><body>",
-        f"<h1>mvptest run <code>{_e(summary['scenario'])}</code>: "
-        f"<span class=\"{_e(verdict)}\">{_e(verdict.upper())}</span></h1>",
-        f"<p>Run <code>{_e(summary['run_id'])}</code> against <code>{_e(summary['target'])}</code>"
-        f"{' (built-in sandbox)' if summary.get('sandbox') else ''}, {summary['workers'] or 'no'} worker(s), "
-        f"{_e(summary['started_at'])} to {_e(summary['finished_at'])} ({summary['duration_s']:g} s), "
-        f"{summary['requests']:,} requests, {summary['achieved_rps']:,} req/s.</p>",
+def render_html(summary: dict[str, Any], rows: list[list[Any]], histograms: dict[str, Any] | None = None,
+                missing: list[str] | None = None) -> str:
+    """The page for a summary, its per-second rows (timeseries.csv) and histograms.json; ``missing``: what the run's
+    folder lacks (an earlier version's), said on the page."""
+    series = parts.per_second(rows)
+    verdict = str(summary.get("verdict", "?"))
+    out = [
+        f'<!doctype html><html lang="{"zh-CN" if language() == "zh-CN" else "en"}"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>mvptest {_e(summary.get('scenario'))}: {_e(verdict_word(verdict))}</title><style>{_CSS}</style>"
+        "</head><body>",
+        "<h1>" + _e(_("Pilot run")) + f" <code>{_e(summary.get('scenario'))}</code> "
+        f'<span class="badge {_e(verdict)}">{_e(verdict_word(verdict))}</span></h1>',
+        _verdict_block(summary, verdict),
     ]
-    if summary.get("interrupted"):
-        parts.append("<p class=\"warn\">The run was interrupted: the figures cover what was measured until then.</p>")
+    out.extend(_missing(summary, rows, histograms, missing or []))
+    out.append(parts.run_overview(summary))
+    out.append(parts.run_charts(summary, series))
+    out.extend(_interface(summary, itf, series.get(itf.get("key", "")), histograms)
+               for itf in summary.get("interfaces", []))
+    out.append(parts.compat_section(summary.get("compat")))
+    out.append(parts.conditions(summary))
+    out.append("<p><small>" + _e(_("Generated by mvptest; this page loads nothing from the network."))
+               + "</small></p></body></html>")
+    return "\n".join(x for x in out if x)
+
+
+def _verdict_block(summary: dict[str, Any], verdict: str) -> str:
+    lead = {"pass": _("The run passes"), "fail": _("The run fails"),
+            "inconclusive": _("The run is inconclusive")}.get(verdict, verdict)
+    why = {"pass": "", "fail": _("Why it fails"), "inconclusive": _("Why it is inconclusive")}.get(verdict, "")
+    reason = run_reason(summary)
+    text = f"{_e(why)}: {_e(reason)}" if why else _e(reason)
     level = f"{summary.get('confidence', 0.95) * 100:g} %"
-    if verdict != "pass" and summary.get("verdict_reason"):
-        why = "Why it is inconclusive" if verdict == "inconclusive" else "Why it fails"
-        parts.append(f"<p class=\"{_e(verdict)}\">{why}: {_e(summary['verdict_reason'])}</p>")
-    parts.append(f"<p><small>The verdict, at {level} confidence: {_e(summary.get('verdict_rules', ''))}. Percentiles: "
-                 f"{_e(summary.get('percentile_method', 'nearest rank'))}.</small></p>")
-    calls = summary.get("calls") or {}
-    if calls:
-        parts.append("<table><tr>" + "".join(f"<th>calls {k}</th>" for k in ("planned", "sent", "completed", "dropped"))
-                     + "</tr><tr>" + "".join(f"<td class=num>{_e('-' if calls.get(k) is None else f'{calls[k]:,}')}</td>"
-                                             for k in ("planned", "sent", "completed", "dropped")) + "</tr></table>")
-    parts.extend(f"<p class=\"warn\">{_e(summary[key])}</p>" for key in ("note", "warning") if summary.get(key))
-    load = summary.get("load", {})
+    rules = summary.get("verdict_rules")
+    out = [f'<div class="verdict {_e(verdict)}"><strong>{_e(lead)}.</strong> <span class="{_e(verdict)}">{text}</span>'
+           "</div>"]
+    if summary.get("interrupted"):
+        cut = _("The run was interrupted: the figures cover what was measured until then.")
+        out.append(f'<p class="warn">{_e(cut)}</p>')
+    out.extend(f'<p class="warn">{_e(summary[key])}</p>' for key in ("warning", "stall_warning", "note")
+               if summary.get(key))
+    if rules:
+        lead_in, method = _("The verdict, at {level} confidence:").format(level=level), _("Percentiles:")
+        out.append(f"<p><small>{_e(lead_in)} {_e(rules)}. "
+                   f"{_e(method)} {_e(summary.get('percentile_method', 'nearest rank'))}.</small></p>")
+    out.extend(_load_lines(summary))
+    return "".join(out)
+
+
+def _load_lines(summary: dict[str, Any]) -> list[str]:
+    """What load the verdict was judged under; in the open model, intended against achieved."""
+    load = summary.get("load") or {}
+    out = []
     if load.get("basis"):
-        parts.append(f"<p>Judged under: {_e(load['basis'])}.</p>")
+        judged = _("Judged under: {basis}.").format(basis=load["basis"])
+        out.append(f"<p>{_e(judged)}</p>")
     if load.get("model") == "open":
-        parts.append(f"<p>Open model: intended {load.get('intended_rps')} req/s ({load.get('intended_requests', 0):,} arrivals), "
-                     f"achieved {summary['achieved_rps']} req/s, {load.get('dropped_arrivals', 0):,} arrivals dropped.</p>")
-    for itf in summary["interfaces"]:
-        parts.append(f"<h2>{_e(itf['key'])} <small>{_e(itf.get('title'))}</small></h2>")
-        parts.append(f"<table><tr><th>target</th><th>threshold</th><th>measured</th><th>bounds at {level}</th>"
-                     "<th>result</th><th>detail</th></tr>")
-        for t in itf["targets"]:
-            outcome = t.get("outcome") or ("pass" if t["met"] else "fail")
-            detail = []
-            if t["name"] == "success_rate" and "requests_needed" in t:
-                needed = t["requests_needed"]
-                detail.append(f"{needed:,} calls with no failure support the target" if needed is not None
-                              else "no number of calls can show a failure rate of 0")
-            if t.get("reason"):
-                detail.append(str(t["reason"]))
-            parts.append(f"<tr><td>{_e(t['name'])}</td><td class=num>{_e(t['threshold'])}</td>"
-                         f"<td class=num>{_e(t['measured'])}</td>"
-                         f"<td class=num>{_e(_bounds(t))}</td><td class={_e(outcome)}>{_e(outcome)}</td>"
-                         f"<td>{_e('; '.join(detail))}</td></tr>")
-        parts.append("</table>")
-        f = itf["failures"]
-        parts.append(f"<p>{itf['requests']:,} requests, {itf['successes']:,} successes; failures: transport {f['transport']:,}, "
-                     f"status {f['status']:,}, schema {f['schema']:,}.</p>")
-        lat = itf["latency_ms"]
-        rows_ms = [("all calls (judged)", lat), ("successful calls", itf.get("latency_ms_successful") or {})]
-        if itf.get("service_ms"):
-            rows_ms.append(("service time (from the actual send)", itf["service_ms"]))
-        parts.append("<table><tr><th>latency ms</th>" + "".join(f"<th>{k}</th>" for k in lat) + "</tr>"
-                     + "".join(f"<tr><td>{_e(label)}</td>" + "".join(f"<td class=num>{_e(v.get(k))}</td>" for k in lat)
-                               + "</tr>" for label, v in rows_ms) + "</table>"
-                     "<small>from mvptest's histogram (microsecond resolution); percentiles by nearest rank; failed "
-                     "calls count with the time the consumer waited</small>")
-        parts.append(_chart(rows, itf["key"]))
-        samples = itf.get("failure_samples") or {}
-        if any(samples.values()):
-            parts.append("<h3>Failure samples (values masked)</h3>"
-                         "<table><tr><th>kind</th><th>status</th><th>request</th><th>what</th></tr>")
-            for cat, items in samples.items():
-                for s in items:
-                    fields = "; ".join(f"{x['field']} {x['kind']} {x['expected']}" for x in s.get("fields", []))
-                    parts.append(f"<tr><td>{_e(cat)}</td><td>{_e(s.get('status'))}</td><td><code>{_e(s.get('url'))}</code></td>"
-                                 f"<td>{_e(s.get('message'))}{(': ' + _e(fields)) if fields else ''}</td></tr>")
-            parts.append("</table>")
-    parts.append("<p><small>Generated by mvptest; this page loads nothing from the network.</small></p></body></html>")
-    return "\n".join(parts)
+        text = _("Open model: intended {intended} req/s ({arrivals} arrivals), achieved {achieved} req/s, {dropped} "
+                 "arrivals dropped.").format(intended=load.get("intended_rps"),
+                                             arrivals=f"{load.get('intended_requests', 0):,}",
+                                             achieved=summary.get("achieved_rps"),
+                                             dropped=f"{load.get('dropped_arrivals', 0):,}")
+        out.append(f"<p>{_e(text)}</p>")
+    return out
+
+
+def _missing(summary: dict[str, Any], rows: list[list[Any]], histograms: dict[str, Any] | None,
+             missing: list[str]) -> list[str]:
+    said = list(missing)
+    measured = summary.get("requests") or sum(i.get("requests") or 0 for i in summary.get("interfaces", []))
+    if not rows and measured:
+        said.append(_("no per-second series (timeseries.csv): the charts over time are left out"))
+    if histograms is None and measured:
+        said.append(_("no latency histograms (histograms.json): the distribution is drawn from the summary's "
+                      "percentiles only"))
+    if not said:
+        return []
+    items = "".join(f"<li>{_e(x)}</li>" for x in said)
+    lead = _("This run folder lacks some parts; the page shows what is there:")
+    return [f'<div class="warn"><p>{_e(lead)}</p><ul>{items}</ul></div>']
+
+
+def _interface(summary: dict[str, Any], itf: dict[str, Any], rows: list[parts.Second] | None,
+               histograms: dict[str, Any] | None) -> str:
+    key = itf.get("key") or itf.get("id") or "?"
+    outcome, sentence = interface_verdict({**itf, "key": key})
+    out = [f'<h2>{_e(key)} <small>{_e(itf.get("title"))}</small> '
+           f'<span class="badge {_e(outcome)}">{_e(verdict_word(outcome))}</span></h2>',
+           f'<p class="{_e(outcome)}">{_e(sentence)}</p>', _targets(summary, itf)]
+    out.append(parts.request_stats(summary, itf, rows, histograms))
+    hist = parts.histogram_of(histograms, key)
+    out.append(parts.percentile_table(itf, hist))
+    out.append(parts.interface_charts(summary, itf, rows, hist))
+    out.append(parts.failures(summary, itf, rows))
+    return "".join(out)
+
+
+def _targets(summary: dict[str, Any], itf: dict[str, Any]) -> str:
+    level = f"{summary.get('confidence', 0.95) * 100:g} %"
+    head = [_("target"), _("threshold"), _("measured"), _("{level} interval (one-sided bounds)").format(level=level),
+            _("result"), _("detail")]
+    body = []
+    for t in itf.get("targets") or []:
+        outcome = outcome_of(t)
+        detail = []
+        if t["name"] == "success_rate" and "requests_needed" in t:
+            needed = t["requests_needed"]
+            detail.append(_("{needed:,} calls with no failure support the target").format(needed=needed)
+                          if needed is not None else _("no number of calls can show a failure rate of 0"))
+        if t.get("reason"):
+            detail.append(str(t["reason"]))
+        body.append(f"<tr><td>{_e(target_label(t['name']))}</td><td class=num>{_e(threshold_text(t))}</td>"
+                    f"<td class=num>{_e(measured_text(t))}</td><td class=num>{_e(bounds_text(t))}</td>"
+                    f"<td class={_e(outcome)}>{_e(outcome_word(outcome))}</td><td>{_e('; '.join(detail))}</td></tr>")
+    if not body:
+        return ("<p>" + _e(_("No targets were recorded for this interface.")) + "</p>")
+    return (("<h3>" + _e(_("Targets")) + "</h3><table><tr>") + "".join(f"<th>{_e(h)}</th>" for h in head) + "</tr>"
+            + "".join(body) + "</table>")
+
+
+__all__ = ["charts", "render_html"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -31,7 +32,7 @@ def write_run(run_dir: Path, summary: dict[str, Any], rows: list[list[Any]], his
         "histograms.json": json.dumps(histograms, separators=(",", ":")).encode(),
         "timeseries.csv": buf.getvalue().encode("utf-8"),
         "junit.xml": render_junit(summary),
-        "report.html": render_html(summary, rows).encode("utf-8"),
+        "report.html": render_html(summary, rows, histograms).encode("utf-8"),
         # summary.json last: its presence says the run's record is complete
         "summary.json": (json.dumps(summary, ensure_ascii=False, indent=2) + "\n").encode("utf-8"),
     }
@@ -111,10 +112,69 @@ def read_summary(run_dir: Path) -> dict[str, Any]:
     path = run_dir / "summary.json"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("no summary.json: not a finished run folder", where=str(run_dir)) from None
+    except (FileNotFoundError, NotADirectoryError):
+        raise InputError("no summary.json: not a finished run folder", where=str(run_dir),
+                         hint="give a folder under results/ that a run wrote (results/latest is the last one)") from None
+    except IsADirectoryError:
+        raise InputError("summary.json is a folder, not a run's summary", where=str(path)) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise InputError(f"summary.json is not valid JSON: {exc}", where=str(path)) from None
     if not isinstance(data, dict) or data.get("schema_version") != 1:
         raise InputError("summary.json has an unknown schema_version", where=str(path))
+    if not isinstance(data.get("interfaces"), list):
+        raise InputError("summary.json has no list of interfaces: not a run's summary", where=str(path))
     return data
+
+
+def read_run(run_dir: Path) -> tuple[dict[str, Any], list[list[Any]], dict[str, Any] | None, list[str]]:
+    """A finished run's files: (summary, timeseries rows, histograms or None, what is missing, in a sentence each).
+
+    summary.json is required (InputError otherwise); the series and histograms of earlier versions may be absent."""
+    summary = read_summary(run_dir)
+    missing: list[str] = []
+    rows: list[list[Any]] = []
+    try:
+        with (run_dir / "timeseries.csv").open(encoding="utf-8", newline="") as f:
+            table = list(csv.reader(f))
+        rows = [r for r in table[1:] if len(r) >= 4] if table and table[0][:2] == TIMESERIES_HEADER[:2] else []
+        if table and not rows and len(table) > 1:
+            missing.append("timeseries.csv has an unknown header: the charts over time are left out")
+    except OSError:
+        pass  # said by the report (no per-second series)
+    histograms = None
+    try:
+        loaded = json.loads((run_dir / "histograms.json").read_text(encoding="utf-8"))
+        histograms = loaded if isinstance(loaded, dict) and isinstance(loaded.get("interfaces"), dict) else None
+        if histograms is None:
+            missing.append("histograms.json has an unknown shape: the distribution is drawn from the summary")
+    except OSError:
+        pass
+    except ValueError as exc:
+        missing.append(f"histograms.json is not valid JSON ({exc}): the distribution is drawn from the summary")
+    return summary, rows, histograms, missing
+
+
+LATEST = "latest"
+
+
+def link_latest(results_dir: Path, run_dir: Path) -> str | None:
+    """Point results/latest at the run's folder: a relative symlink, replaced atomically; where symlinks fail, a
+    small file holding the run's folder. Returns None, or why neither could be written."""
+    link = results_dir / LATEST
+    target = run_dir.name if run_dir.parent.resolve() == results_dir.resolve() else str(run_dir.resolve())
+    tmp = results_dir / f".{LATEST}-{os.getpid()}"
+    try:
+        if link.exists() and not link.is_symlink() and link.is_dir():
+            return f"{link} is a folder; it is left as it is"
+        try:
+            tmp.unlink(missing_ok=True)
+            os.symlink(target, tmp, target_is_directory=True)
+        except (OSError, NotImplementedError):
+            atomic.write_bytes(link, (target + "\n").encode("utf-8"))
+            return None
+        os.replace(tmp, link)
+        return None
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        return _reason(exc)

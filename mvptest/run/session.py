@@ -120,8 +120,9 @@ def run_pilot(config: RunConfig, handlers: Handler | None = None, *, stop: StopF
 
 
 def checked_run_id(run_id: str) -> str:
-    if not run_id or run_id in (".", "..") or any(c in run_id for c in "/\\\0") or run_id != run_id.strip():
-        raise ConfigError(f"--run-id {run_id!r}: give a plain folder name (no slash, not . or ..)",
+    if not run_id or run_id in (".", "..", "latest") or any(c in run_id for c in "/\\\0") or run_id != run_id.strip():
+        raise ConfigError(f"--run-id {run_id!r}: give a plain folder name (no slash, not . or .., not latest: "
+                          "results/latest names the last run)",
                           hint="e.g. --run-id pilot-2024-06-01")
     return run_id
 
@@ -200,4 +201,34 @@ def _summary(run_id: str, plan: RunPlan, outcome: RunOutcome, sandbox_stats: dic
                             stalls=outcome.stalls)
     if sandbox_stats:
         summary["sandbox_stats"] = sandbox_stats  # the server's own count, to hold the client's against
+    compat = _compat(plan)
+    if compat is not None:
+        summary["compat"] = compat  # the scenario's consumers against the interfaces, for the report
     return summary
+
+
+def _compat(plan: RunPlan) -> dict[str, Any] | None:
+    """The static comparison of each consumer the scenario names with the interface it consumes (no evidence: cheap,
+    no traffic), as compat's JSON pairs; None when the scenario names no consumer."""
+    if not plan.consumers or not plan.scenario_path:
+        return None
+    import yaml
+
+    from mvptest.compat.session import CompatConfig, check_compat
+    from mvptest.events import BaseHandler
+
+    try:
+        data = yaml.safe_load(Path(plan.scenario_path).read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        return {"static": True, "pairs": [], "error": str(exc)}
+    pairs: list[dict[str, Any]] = []
+    for rel in data.get("consumers") or []:
+        consumer = Path(plan.scenario_path).parent / str(rel)
+        for spec in plan.spec_paths:
+            try:
+                report = check_compat(CompatConfig(specs=(Path(spec), consumer)), BaseHandler())
+            except MvptestError:
+                continue  # this spec file is not the one the consumer consumes
+            pairs.extend(report.to_dict()["pairs"])
+            break
+    return {"static": True, "pairs": pairs}

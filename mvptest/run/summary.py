@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from pathlib import Path
 from typing import Any
 
 from mvptest.run import targets as targets_mod
@@ -11,7 +12,8 @@ from mvptest.run.plan import RunPlan
 from mvptest.run.recorder import CATEGORIES, Recorder
 
 SCHEMA_VERSION = 1
-__all__ = ["LOST_REASON", "SCHEMA_VERSION", "build_summary", "histograms", "sequential_decision", "timeseries_rows"]
+__all__ = ["LOST_REASON", "SCHEMA_VERSION", "build_summary", "conditions", "histograms", "sequential_decision",
+           "timeseries_rows"]
 
 
 def _iso(ts: float) -> str:
@@ -88,7 +90,48 @@ def build_summary(*, run_id: str, plan: RunPlan, recorder: Recorder, started_at:
     }
     _add_context(summary, plan, recorder, generator=generator, stall_message=stall_message, workers_lost=workers_lost,
                  total=total, cpu_saturated=cpu_saturated)
+    summary["conditions"] = conditions(plan)
     return summary
+
+
+def conditions(plan: RunPlan) -> dict[str, Any]:
+    """What a report needs to say what was run: versions, every spec file's sha256, the interfaces' versions, the
+    sandbox's faults and the consumers (no header, no credential: the target is in summary["target"], public)."""
+    import hashlib
+    import platform
+
+    from mvptest import __version__
+
+    specs = []
+    for path in [plan.scenario_path, *plan.spec_paths]:
+        try:
+            digest: str | None = hashlib.sha256(Path(path).read_bytes()).hexdigest() if path else None
+        except OSError:
+            digest = None
+        specs.append({"path": str(path), "sha256": digest, "kind": "scenario" if path == plan.scenario_path else "spec"})
+    return {
+        "versions": {"mvptest": __version__, "python": platform.python_version(), "locust": _dist_version("locust"),
+                     "geventhttpclient": _dist_version("geventhttpclient")},
+        "files": [f for f in specs if f["path"]],
+        "interfaces": [{"key": ip.interface.key, "id": ip.interface.id, "version": ip.interface.version,
+                        "title": ip.interface.title, "method": ip.interface.method, "path": ip.interface.path,
+                        "weight": ip.weight} for ip in plan.interfaces],
+        "sandbox_faults": ({"seed": plan.sandbox.seed, "latency_ms": plan.sandbox.latency_ms,
+                            "error_rate": plan.sandbox.error_rate, "invalid_rate": plan.sandbox.invalid_rate,
+                            "reset_rate": plan.sandbox.reset_rate, "timeout_rate": plan.sandbox.timeout_rate}
+                           if plan.uses_sandbox else None),
+        "consumers": list(plan.consumers),
+    }
+
+
+def _dist_version(name: str) -> str | None:
+    """An installed distribution's version, read from its metadata (importing locust would patch the process)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def _interface_entry(ip: Any, recorder: Recorder, dropped: int, results: list[Any], elapsed: float,
