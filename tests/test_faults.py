@@ -136,6 +136,13 @@ def test_a_broken_answer_is_the_failed_call_it_was(scenarios, tmp_path, mode, op
     if counter != "resets":
         assert run.log["resets"] == (run.log["late_requests"] if mode == "close-after-response" else 0)
     assert all(s["message"] for s in run.samples("transport"))
+    # the samples say what happened in words, and status 0 when no status line arrived (issue 13, item 8)
+    said = {"reset-after-request": ("the connection was closed or reset after the request was sent, before any response", 0),
+            "reset-mid-body": ("connection reset by the provider while the body was read (status 200 had arrived)", 200)}
+    if mode in said:
+        text, status = said[mode]
+        assert {(s["message"], s["status"]) for s in run.samples("transport")} == {(text, status)}, run.samples("transport")
+    assert not any("Errno" in s["message"] for s in run.samples("transport"))
 
 
 def test_refused_connections_are_failures_the_provider_never_saw(scenarios, tmp_path) -> None:

@@ -198,7 +198,7 @@ def _classify(rt: _Runtime, path: str, status: int, error: BaseException | None,
     if error is not None and not isinstance(error, LocustBadStatusCode):
         transport = TransportFailure(type(root_cause(error)).__name__)  # refused, reset, timed out, cut short, not HTTP
         wanted = recorder is not None and recorder.wants_sample(rt.key, "transport")
-        return "transport", transport, _sample(rt, path, status, _describe_error(rt, error)) if wanted else None
+        return "transport", transport, _sample(rt, path, status, _describe_error(rt, error, status)) if wanted else None
     if status != rt.status:
         bad = StatusFailure(f"status {status}, expected {rt.status}")
         return "status", bad, _maybe_sample(rt, recorder, "status", path, status, str(bad))
@@ -262,7 +262,15 @@ def _is_connect_error(error: BaseException | None) -> bool:
     return False
 
 
-def _describe_error(rt: _Runtime, error: BaseException) -> str:
+# How a transport failure reads in a report: what happened, in words, not the client's exception text
+_PLAIN = {"ConnectionResetError": "connection reset by the provider", "ConnectionRefusedError": "connection refused",
+          "BrokenPipeError": "connection closed by the provider while the request was sent",
+          "ConnectionAbortedError": "connection aborted", "gaierror": "host name not found",
+          "HTTPParseError": "the response is not valid HTTP", "ParserError": "the response is not valid HTTP",
+          "IncompleteRead": "the response ended before its body was complete"}
+
+
+def _describe_error(rt: _Runtime, error: BaseException, status: int = 0) -> str:
     if isinstance(error, _Unexpected):
         return f"{error.kind} in the HTTP client (details withheld: they may quote a header)"
     from mvptest.masking import mask_free_text
@@ -277,6 +285,9 @@ def _describe_error(rt: _Runtime, error: BaseException) -> str:
         return f"timeout: {cause} (load.timeout)"
     if isinstance(cause, ClosedBeforeResponse):
         return str(cause)
+    plain = _PLAIN.get(type(cause).__name__)
+    if plain is not None:
+        return plain + (f" while the body was read (status {status} had arrived)" if status else " before any response")
     return mask_free_text(f"{type(cause).__name__}: {cause or 'no detail'}")
 
 
