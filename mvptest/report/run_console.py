@@ -136,7 +136,7 @@ class RunConsole(BaseHandler):
             shown = ", ".join(f"{names[k]} {'-' if calls.get(k) is None else format(calls[k], ',')}" for k in names)
             out.print("[dim]" + escape(_("calls")) + f": {escape(shown)}[/]")
         out.print("[dim]" + escape(_("percentiles: {method}; bounds one-sided at {level} confidence").format(
-            method=summary.get("percentile_method", "nearest rank"), level=level)) + "[/]")
+            method=_(str(summary.get("percentile_method", "nearest rank"))), level=level)) + "[/]")
         self._reasons(summary)
         verdict = str(summary.get("verdict", "fail"))
         colour = {"pass": "green", "inconclusive": "yellow"}.get(verdict, "red")
