@@ -156,7 +156,8 @@ def test_refused_connections_are_failures_the_provider_never_saw(scenarios, tmp_
     assert run.failures["transport"] == refused + run.log["resets"]
     assert run.log["resets"] == run.log["late_requests"]
     assert run.itf["successes"] == run.log["responses"]
-    assert any("ConnectionRefused" in s["message"] for s in run.samples("transport")), run.samples("transport")
+    assert any(s["message"] == "connection refused (the request was never sent)" and s["status"] == 0
+               for s in run.samples("transport")), run.samples("transport")
 
 
 # --------------------------------------------------------------------------- time

@@ -285,7 +285,10 @@ def _describe_error(rt: _Runtime, error: BaseException, status: int = 0) -> str:
         return f"timeout: {cause} (load.timeout)"
     if isinstance(cause, ClosedBeforeResponse):
         return str(cause)
-    plain = _PLAIN.get(type(cause).__name__)
+    name = type(cause).__name__
+    plain = _PLAIN.get(name)
+    if plain is not None and name in ("ConnectionRefusedError", "gaierror"):
+        return plain + " (the request was never sent)"
     if plain is not None:
         return plain + (f" while the body was read (status {status} had arrived)" if status else " before any response")
     return mask_free_text(f"{type(cause).__name__}: {cause or 'no detail'}")
