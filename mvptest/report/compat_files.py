@@ -31,7 +31,7 @@ from mvptest.report.compat_text import (
     severity_name,
     suggestion,
 )
-from mvptest.report.files import file_reports
+from mvptest.report.files import file_reports, md_cell
 from mvptest.report.provenance import csv_headers, csv_values, markdown_lines, provenance, spec_entry
 
 
@@ -55,8 +55,7 @@ def write_json(report: CompatReport, path: Path, data: Path | None = None) -> No
     atomic.write_text(path, json.dumps(to_dict(report, data), ensure_ascii=False, indent=2) + "\n")
 
 
-def _md(text: Any) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+_md = md_cell
 
 
 def render_markdown(report: CompatReport, data: Path | None = None) -> str:

@@ -33,3 +33,8 @@ class FileReport(BaseHandler):
 def file_reports(targets: Sequence[tuple[Path | None, Callable[[Any, Path], None]]], notify: Handler | None) -> list[Handler]:
     """One FileReport per (path, writer) whose path is given (None: an option not used), in the order given."""
     return [FileReport(path, write, notify=notify) for path, write in targets if path is not None]
+
+
+def md_cell(text: Any) -> str:
+    """Text for one Markdown table cell: a pipe escaped, a line break made a space."""
+    return str(text).replace("|", "\\|").replace("\n", " ")

@@ -18,7 +18,7 @@ from mvptest import atomic, i18n
 from mvptest.events import BaseHandler, Event, Handler, Item, Written
 from mvptest.i18n import _
 from mvptest.report.compat_text import excel_safe
-from mvptest.report.files import file_reports
+from mvptest.report.files import file_reports, md_cell
 from mvptest.report.provenance import csv_headers, csv_values, markdown_lines, provenance, sha256_file, spec_entry
 from mvptest.validation.aggregate import ValidationSummary
 from mvptest.validation.engine import ReadProgress
@@ -182,8 +182,7 @@ def write_json(summary: ValidationSummary, path: Path, sources: Sources | None =
     atomic.write_text(path, json.dumps(to_dict(summary, sources), ensure_ascii=False, indent=2) + "\n")
 
 
-def _md_cell(text: Any) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+_md_cell = md_cell
 
 
 def render_markdown(summary: ValidationSummary, sources: Sources | None = None) -> str:
